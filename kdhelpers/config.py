@@ -1,0 +1,108 @@
+"""A training run described by a small, hashable, serialisable config."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ._checks import (check_alpha, check_choice, check_fraction, check_number,
+                      check_positive_int, check_temperature)
+from .models import MODELS, dataset_of
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("none", "step30")
+DATA = ("full", "sample")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's result; its hash is the run's id.
+
+    ``teacher`` is another run's id (``RunConfig.run_id``) or ``None``; ``alpha`` and
+    ``temperature`` only matter with a teacher. ``data`` is ``"full"`` (the real data set,
+    from ``KDHELPERS_DATA`` or Keras) or ``"sample"`` (the bundled sample). ``val_fraction``
+    of the training set is held out for model selection; ``fraction`` of the rest trains.
+    The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
+    settings under two profiles share one run.
+    """
+
+    model: str
+    epochs: int
+    seed: int = 0
+    teacher: str | None = None
+    alpha: float = 0.0
+    temperature: float = 1.0
+    fraction: float = 1.0
+    subset: str = "first"
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.0
+    batch_size: int = 32
+    schedule: str = "none"
+    augment: bool = False
+    width: float = 1.0
+    data: str = "full"
+
+    def __post_init__(self):
+        check_choice("model", self.model, MODELS)
+        # 0 and 0.0 must hash alike: store every real-valued field as float.
+        for name in ("alpha", "temperature", "fraction", "val_fraction", "learning_rate",
+                     "momentum", "width"):
+            object.__setattr__(self, name, check_number(name, getattr(self, name)))
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        for name in ("seed", "split_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}={value!r} must be a non-negative integer")
+        if self.teacher is not None and not isinstance(self.teacher, str):
+            raise ValueError(f"teacher={self.teacher!r} must be a run id (str) or None; "
+                             f"use RunConfig.run_id of the teacher's config")
+        check_alpha(self.alpha)
+        check_temperature(self.temperature)
+        if self.teacher is None and self.alpha != 0.0:
+            raise ValueError(f"alpha={self.alpha!r} needs a teacher; without one alpha must be 0")
+        check_fraction("fraction", self.fraction)
+        check_fraction("val_fraction", self.val_fraction, allow_zero=True)
+        check_choice("subset", self.subset, ("first", "stratified"))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("data", self.data, DATA)
+        if check_number("learning_rate", self.learning_rate) <= 0:
+            raise ValueError(f"learning_rate={self.learning_rate!r} must be > 0")
+        if not 0.0 <= check_number("momentum", self.momentum) < 1.0:
+            raise ValueError(f"momentum={self.momentum!r} is outside the allowed range [0, 1)")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment={self.augment!r} must be True or False")
+        if self.augment and self.teacher is not None:
+            raise ValueError("augment=True with a teacher is not supported: cached teacher "
+                             "logits are computed on un-augmented images")
+        if check_number("width", self.width) <= 0 or (self.width != 1.0 and self.model != "resnet18"):
+            raise ValueError(f"width={self.width!r} must be > 0 and is only allowed for 'resnet18'")
+
+    @property
+    def dataset(self) -> str:
+        return dataset_of(self.model)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            allowed = sorted(f.name for f in dataclasses.fields(cls))
+            raise ValueError(f"unknown config keys {unknown}; allowed keys are {allowed}")
+        return cls(**values)
+
+    @property
+    def run_id(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return f"{self.model}-{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+
+    def replace(self, **changes) -> "RunConfig":
+        return RunConfig.from_dict({**self.to_dict(), **changes})

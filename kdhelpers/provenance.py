@@ -1,0 +1,56 @@
+"""What made an artifact: library versions, machine, code revision."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_revision() -> dict:
+    """The git commit of this checkout and whether tracked files differ from it."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def versions() -> dict:
+    import keras
+    import numpy
+
+    found = {"python": platform.python_version(), "keras": keras.__version__,
+             "numpy": numpy.__version__, "backend": keras.backend.backend()}
+    for module in ("tensorflow", "jax", "torch"):
+        if module in sys.modules:
+            found[module] = getattr(sys.modules[module], "__version__", "unknown")
+    return found
+
+
+def machine() -> dict:
+    import keras
+
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count()}
+    try:
+        devices = keras.distribution.list_devices()
+    except Exception:  # older backends without device listing
+        devices = []
+    info["devices"] = [str(d) for d in devices]
+    return info
+
+
+def record() -> dict:
+    """Everything above plus a UTC time stamp, for ``metrics.json`` and notebook status cells."""
+    return {"versions": versions(), "machine": machine(), "code": code_revision(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

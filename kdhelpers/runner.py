@@ -1,0 +1,150 @@
+"""Run configs: load finished artifacts, or train and write them atomically.
+
+``run(config)`` is what every experiment notebook calls. A student whose config names a
+teacher reads the teacher run's cached training-set logits instead of running the teacher:
+exact for this paper's protocol (students train without augmentation and teachers predict
+in inference mode), and as cheap as plain training. Because teachers are runs, a distilled
+student can teach (experiment 5) and teacher assistants chain (experiment 6).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+
+from . import data, provenance
+from .config import RunConfig
+from .store import WEIGHTS, MissingRunError, Run, Store, write_json
+
+
+def load_dataset(config: RunConfig) -> data.Dataset:
+    return data.load(config.dataset, fraction=config.fraction, subset=config.subset,
+                     val_fraction=config.val_fraction, split_seed=config.split_seed,
+                     data_dir=data.SAMPLE if config.data == "sample" else None)
+
+
+def full_training_images(dataset: data.Dataset) -> np.ndarray:
+    """Every training image of the dataset's source, in the source's order, scaled."""
+    x = data.load_raw(dataset.name, dataset.source)["x_train"].astype("float32") / 255.0
+    return x[..., None] if x.ndim == 3 else x
+
+
+def teacher_logits_for(config: RunConfig, store: Store, dataset: data.Dataset) -> np.ndarray:
+    """The teacher run's cached logits for the rows of ``dataset.x_train``."""
+    teacher = store.load(config.teacher)
+    if (teacher.config.dataset, teacher.config.data) != (config.dataset, config.data):
+        raise ValueError(
+            f"teacher run {config.teacher} was trained on {teacher.config.dataset}/"
+            f"{teacher.config.data} but run {config.run_id} uses {config.dataset}/{config.data}")
+    logits = teacher.logits("train")
+    if logits.shape[-1] != dataset.num_classes:
+        raise ValueError(f"teacher run {config.teacher} has {logits.shape[-1]} classes, the "
+                         f"student's data set {dataset.num_classes}")
+    return logits[dataset.train_index]
+
+
+def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> Run:
+    """Return ``config``'s finished run, training it first if it is not on disk.
+
+    An interrupted run resumes from its last finished epoch. A corrupt run directory raises
+    ``CorruptRunError`` (never silently reused); a NaN/inf loss raises ``NonFiniteLossError``
+    and removes the partial work.
+    """
+    from .train import NonFiniteLossError, fit
+
+    store = store or Store()
+    run_id = config.run_id
+    if store.exists(run_id):
+        return store.load(run_id)
+    dataset = load_dataset(config)
+    teacher_logits = teacher_logits_for(config, store, dataset) if config.teacher else None
+    partial = store.partial_path(run_id)
+    write_json_needed = not (partial / "config.json").exists()
+    partial.mkdir(parents=True, exist_ok=True)
+    if write_json_needed:
+        write_json(partial / "config.json", {"run_id": run_id, "config": config.to_dict()})
+    started = time.perf_counter()
+    try:
+        student, history = fit(config, dataset, work_dir=partial,
+                               teacher_train_logits=teacher_logits, verbose=verbose)
+    except NonFiniteLossError:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    train_logits = student.predict(full_training_images(dataset), batch_size=512, verbose=0)
+    test_logits = student.predict(dataset.x_test, batch_size=512, verbose=0)
+    np.savez_compressed(partial / "logits.npz", train=train_logits.astype("float16"),
+                        test=test_logits.astype("float16"))
+    write_json(partial / "history.json", history)
+    write_json(partial / "metrics.json",
+               summarize(history, test_logits, dataset, time.perf_counter() - started))
+    student.save(partial / WEIGHTS)
+    for leftover in ("history.jsonl", "backup"):
+        path = partial / leftover
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    store.commit(partial, run_id)
+    return store.load(run_id, trained=True)
+
+
+def summarize(history: list[dict], test_logits: np.ndarray, dataset: data.Dataset,
+              seconds_this_call: float) -> dict:
+    """metrics.json: final test accuracy, validation-selected epoch, time, provenance."""
+    test_accuracy = float(np.mean(np.argmax(test_logits, axis=-1) == dataset.y_test))
+    val = [row.get("val_accuracy") for row in history]
+    best = int(np.argmax(val)) if val and val[0] is not None else None
+    return {
+        "test_accuracy": test_accuracy,
+        "final_val_accuracy": val[-1] if val else None,
+        "best_val_epoch": best,  # 0-based, picked on the validation split, never on test
+        "best_val_accuracy": val[best] if best is not None else None,
+        "final_train_accuracy": history[-1].get("accuracy") if history else None,
+        "epochs": len(history),
+        "train_seconds": float(sum(row["seconds"] for row in history)),
+        "wall_seconds_last_call": seconds_this_call,
+        "n_train": int(len(dataset.y_train)), "n_val": int(len(dataset.y_val)),
+        "n_test": int(len(dataset.y_test)), "data_source": dataset.source if dataset.source in
+        (data.SAMPLE, "keras") else "directory",
+        **provenance.record(),
+    }
+
+
+def dependency_order(configs: list[RunConfig], store: Store) -> list[RunConfig]:
+    """Configs ordered so that every teacher precedes its students; duplicates dropped.
+
+    A teacher must be in ``configs`` or already finished in ``store``. Run ids are content
+    hashes that include the teacher's id, so references cannot form a cycle.
+    """
+    by_id = {c.run_id: c for c in configs}
+    ordered, seen = [], set()
+
+    def visit(config):
+        if config.run_id in seen:
+            return
+        seen.add(config.run_id)
+        if config.teacher in by_id:
+            visit(by_id[config.teacher])
+        elif config.teacher is not None and not store.exists(config.teacher):
+            raise MissingRunError(
+                f"run {config.run_id} names teacher {config.teacher!r}, which is neither in "
+                f"this grid nor finished under {store.root}")
+        ordered.append(config)
+
+    for config in configs:
+        visit(config)
+    return ordered
+
+
+def run_grid(configs, store: Store | None = None, *, progress: bool = True) -> list[Run]:
+    """Run every config (teachers first), skipping finished ones; results in input order."""
+    from tqdm.auto import tqdm
+
+    store = store or Store()
+    configs = list(configs)
+    order = dependency_order(configs, store)
+    results = {}
+    bar = tqdm(order, desc="runs", unit="run", disable=not progress)
+    for config in bar:
+        bar.set_postfix_str(config.run_id)
+        results[config.run_id] = run(config, store)
+    return [results[c.run_id] for c in configs]

@@ -1,0 +1,134 @@
+"""On-disk artifacts of finished runs, written atomically and verified on read.
+
+Layout under the artifact root (``KDHELPERS_ARTIFACTS``, default ``<repo>/artifacts``)::
+
+    <run_id>/config.json     the RunConfig, plus its run id
+    <run_id>/metrics.json    accuracies, best epoch, wall time, provenance
+    <run_id>/history.json    per-epoch losses, accuracies, learning rate, seconds
+    <run_id>/logits.npz      float16 logits on the full training set (``train``) and test set
+    <run_id>/MANIFEST.json   sha256 of the four files above (written last)
+    <run_id>/weights.keras   the trained model (git-ignored; optional when reading)
+    .partial/<run_id>/       work in progress: epoch backups, history so far
+
+A run directory appears by one ``os.rename`` of its finished partial directory, so a
+kill at any moment leaves a run complete or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig
+from .provenance import REPO_ROOT
+
+ARTIFACTS_ENV = "KDHELPERS_ARTIFACTS"
+COMMITTED_FILES = ("config.json", "metrics.json", "history.json", "logits.npz")
+MANIFEST = "MANIFEST.json"
+WEIGHTS = "weights.keras"
+
+
+class CorruptRunError(RuntimeError):
+    """A run directory exists but is incomplete or does not match its manifest."""
+
+
+class MissingRunError(LookupError):
+    """A referenced run (e.g. a teacher) has no finished artifacts."""
+
+
+def default_root() -> Path:
+    return Path(os.environ.get(ARTIFACTS_ENV) or REPO_ROOT / "artifacts")
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run as read back from disk. ``trained`` says whether this call trained it."""
+
+    path: Path
+    config: RunConfig
+    metrics: dict
+    history: list
+    trained: bool = False
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+    def logits(self, split: str) -> np.ndarray:
+        """float32 logits for ``"train"`` (the source's full training set) or ``"test"``."""
+        with np.load(self.path / "logits.npz") as archive:
+            if split not in archive.files:
+                raise ValueError(f"split={split!r} is not allowed; expected one of {archive.files}")
+            return archive[split].astype("float32")
+
+    def load_model(self):
+        import keras
+
+        path = self.path / WEIGHTS
+        if not path.is_file():
+            raise MissingRunError(f"run {self.run_id} has no {WEIGHTS} (weights are not "
+                                  f"committed); re-train it by deleting {self.path}")
+        return keras.saving.load_model(path, compile=False)
+
+
+class Store:
+    """Finished runs under ``root``, keyed by run id."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def path(self, run_id: str) -> Path:
+        return self.root / run_id
+
+    def partial_path(self, run_id: str) -> Path:
+        return self.root / ".partial" / run_id
+
+    def exists(self, run_id: str) -> bool:
+        return self.path(run_id).exists()
+
+    def load(self, run_id: str, *, trained: bool = False) -> Run:
+        """Read and verify a finished run; ``MissingRunError`` / ``CorruptRunError`` otherwise."""
+        path = self.path(run_id)
+        if not path.exists():
+            raise MissingRunError(f"run {run_id!r} does not exist under {self.root}; run its "
+                                  f"config first (or include it in the same grid)")
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            raise CorruptRunError(f"run directory {path} has no {MANIFEST}: it is incomplete; "
+                                  f"inspect it, then delete it to re-run")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            for name in COMMITTED_FILES:
+                if not (path / name).is_file():
+                    raise CorruptRunError(f"run directory {path} lacks {name}")
+                if _sha256_file(path / name) != manifest[name]:
+                    raise CorruptRunError(f"{path / name} does not match its sha256 in {MANIFEST}")
+            config = RunConfig.from_dict(json.loads((path / "config.json").read_text())["config"])
+            metrics = json.loads((path / "metrics.json").read_text())
+            history = json.loads((path / "history.json").read_text())
+        except (KeyError, ValueError) as error:  # json errors are ValueErrors
+            raise CorruptRunError(f"run directory {path} is unreadable: {error}") from error
+        if config.run_id != run_id:
+            raise CorruptRunError(f"{path}/config.json describes run {config.run_id}, not {run_id}")
+        return Run(path=path, config=config, metrics=metrics, history=history, trained=trained)
+
+    def commit(self, partial: Path, run_id: str) -> Path:
+        """Seal ``partial`` with a manifest and move it into place in one rename."""
+        manifest = {name: _sha256_file(partial / name) for name in COMMITTED_FILES}
+        write_json(partial / MANIFEST, manifest)
+        final = self.path(run_id)
+        os.rename(partial, final)  # atomic on one file system; fails if final exists
+        return final

@@ -1,0 +1,27 @@
+import re
+import tomllib
+
+import yaml
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def normalise(requirement):
+    return re.sub(r"\s+", "", requirement).lower()
+
+
+def test_environment_yml_declares_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = set(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared |= set(extra)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda_pip = {line for line in pip_section if line != "-e ."}
+    assert {normalise(r) for r in conda_pip} == {normalise(r) for r in declared}
+
+
+def test_jupyter_book_is_pinned_below_2():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(normalise(d) == "jupyter-book>=1.0.4.post1,<2" for d in deps["book"])

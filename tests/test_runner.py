@@ -1,0 +1,199 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kdhelpers.config import RunConfig
+from kdhelpers.runner import dependency_order, load_dataset, run, run_grid
+from kdhelpers.store import CorruptRunError, MissingRunError, Store
+from kdhelpers.train import NonFiniteLossError, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+TEACHER = RunConfig("mnist_teacher", epochs=2, data="sample", seed=1)
+
+
+def student_of(teacher, **kw):
+    return RunConfig("mnist_student", epochs=2, data="sample", teacher=teacher.run_id,
+                     alpha=0.6, temperature=4.0, **kw)
+
+
+def test_finished_run_is_loaded_not_retrained(store):
+    first = run(TEACHER, store)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in first.path.iterdir()}
+    second = run(TEACHER, store)
+    assert first.trained and not second.trained
+    assert {p.name: p.stat().st_mtime_ns for p in second.path.iterdir()} == mtimes
+    assert second.metrics == first.metrics
+
+
+def test_artifacts_and_provenance(store):
+    result = run(TEACHER, store)
+    files = {p.name for p in result.path.iterdir()}
+    assert files == {"config.json", "metrics.json", "history.json", "logits.npz",
+                     "MANIFEST.json", "weights.keras"}
+    saved = json.loads((result.path / "config.json").read_text())
+    assert saved["run_id"] == TEACHER.run_id and RunConfig.from_dict(saved["config"]) == TEACHER
+    m = result.metrics
+    assert m["versions"]["keras"] and m["versions"]["backend"] and m["versions"]["python"]
+    assert "commit" in m["code"] and m["machine"]["cpu_count"] >= 1
+    assert 0.0 <= m["test_accuracy"] <= 1.0 and m["epochs"] == 2 == len(result.history)
+    assert m["best_val_epoch"] in (0, 1) and m["n_val"] == 50 and m["n_train"] == 450
+    assert result.logits("train").shape == (500, 10) and result.logits("test").shape == (250, 10)
+    # the recorded test accuracy is the one the stored test logits give
+    y_test = load_dataset(TEACHER).y_test
+    assert m["test_accuracy"] == pytest.approx(np.mean(result.logits("test").argmax(1) == y_test))
+    assert not store.partial_path(TEACHER.run_id).exists()
+
+
+def test_same_config_and_seed_give_same_results(tmp_path):
+    a = run(TEACHER, Store(tmp_path / "a"))
+    b = run(TEACHER, Store(tmp_path / "b"))
+    assert a.metrics["test_accuracy"] == b.metrics["test_accuracy"]
+    np.testing.assert_array_equal(a.logits("test"), b.logits("test"))
+    assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
+
+
+def test_distilled_student_can_teach(store):
+    """Teacher -> student -> student-of-student: the experiment 5/6 chain."""
+    middle = student_of(TEACHER)
+    last = student_of(middle)
+    results = run_grid([last, middle, TEACHER], store, progress=False)
+    assert [r.run_id for r in results] == [last.run_id, middle.run_id, TEACHER.run_id]
+    assert all(r.trained for r in results)
+
+
+def test_logit_cache_equals_teacher_on_the_fly(store, tmp_path):
+    teacher_run = run(TEACHER, store)
+    config = student_of(TEACHER, val_fraction=0.0)
+    dataset = load_dataset(config)
+    cached, _ = fit(config, dataset, work_dir=tmp_path / "cached",
+                    teacher_train_logits=teacher_run.logits("train")[dataset.train_index])
+    on_the_fly, _ = fit(config, dataset, work_dir=tmp_path / "live",
+                        teacher_model=teacher_run.load_model())
+    a = np.asarray(cached.predict(dataset.x_test, verbose=0))
+    b = np.asarray(on_the_fly.predict(dataset.x_test, verbose=0))
+    # float16 storage of the teacher's logits is the only difference: logits agree to 1e-2
+    np.testing.assert_allclose(a, b, atol=1e-2)
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.99
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"model": "vgg"}, "model='vgg'"),
+    ({"alpha": 0.5}, "alpha=0.5 needs a teacher"),
+    ({"teacher": "x", "alpha": 2.0}, "alpha=2.0"),
+    ({"teacher": "x", "alpha": 0.5, "temperature": 0}, "temperature=0"),
+    ({"optimizer": "rmsprop"}, "optimizer='rmsprop'"),
+    ({"fraction": 0}, "fraction=0"),
+    ({"epochs": 0}, "epochs=0"),
+    ({"data": "imagenet"}, "data='imagenet'"),
+    ({"width": 0.5}, "width=0.5"),
+    ({"teacher": "x", "alpha": 0.5, "augment": True}, "augment=True with a teacher"),
+])
+def test_bad_configs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig(**{"model": "mnist_student", "epochs": 1, **kwargs})
+
+
+def test_unknown_config_keys():
+    with pytest.raises(ValueError, match=r"unknown config keys \['learning_rat'\]"):
+        RunConfig.from_dict({"model": "mnist_student", "epochs": 1, "learning_rat": 0.1})
+
+
+def test_run_id_ignores_int_versus_float():
+    assert RunConfig("mnist_student", epochs=1, fraction=1).run_id == \
+        RunConfig("mnist_student", epochs=1, fraction=1.0).run_id
+
+
+def test_missing_teacher_is_a_clear_error(store):
+    orphan = RunConfig("mnist_student", epochs=1, data="sample", teacher="mnist_teacher-000000000000",
+                       alpha=0.5, temperature=2.0)
+    with pytest.raises(MissingRunError, match="mnist_teacher-000000000000"):
+        run_grid([orphan], store, progress=False)
+    with pytest.raises(MissingRunError, match="does not exist"):
+        run(orphan, store)
+
+
+def test_teacher_on_another_dataset_is_rejected(store):
+    cifar = RunConfig("conv2", epochs=1, data="sample")
+    run(cifar, store)
+    wrong = RunConfig("mnist_student", epochs=1, data="sample", teacher=cifar.run_id, alpha=0.5)
+    with pytest.raises(ValueError, match="cifar10/sample"):
+        run(wrong, store)
+
+
+@pytest.mark.parametrize("damage", ["delete_manifest", "truncate_metrics", "delete_logits"])
+def test_corrupt_run_is_reported_not_reused(store, damage):
+    path = run(TEACHER, store).path
+    if damage == "delete_manifest":
+        (path / "MANIFEST.json").unlink()
+    elif damage == "truncate_metrics":
+        (path / "metrics.json").write_text("{")
+    else:
+        (path / "logits.npz").unlink()
+    with pytest.raises(CorruptRunError, match=str(path)):
+        run(TEACHER, store)
+
+
+def test_nan_loss_stops_with_clear_error_and_leaves_nothing(store):
+    exploding = RunConfig("mnist_student", epochs=3, data="sample", optimizer="sgd",
+                          learning_rate=1e30)
+    with pytest.raises(NonFiniteLossError, match=exploding.run_id):
+        run(exploding, store)
+    assert not store.path(exploding.run_id).exists()
+    assert not store.partial_path(exploding.run_id).exists()
+
+
+GRID_SCRIPT = textwrap.dedent("""
+    import sys
+    from kdhelpers.config import RunConfig
+    from kdhelpers.runner import run_grid
+    from kdhelpers.store import Store
+    configs = [RunConfig("cifar_student", epochs=4, data="sample", seed=s, fraction=1.0)
+               for s in range(3)]
+    run_grid(configs, Store(sys.argv[1]), progress=False)
+""")
+
+
+def test_grid_survives_sigkill_and_resumes(tmp_path):
+    root = tmp_path / "artifacts"
+    script = tmp_path / "grid.py"
+    script.write_text(GRID_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script), str(root)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    # kill once the first run is finished and a later one has a backed-up epoch
+    while time.time() < deadline:
+        finished = [p for p in root.glob("cifar_student-*") if p.is_dir()]
+        backups = list((root / ".partial").glob("*/backup/*")) if (root / ".partial").exists() else []
+        if finished and backups:
+            break
+        assert proc.poll() is None, "grid finished before it could be killed"
+        time.sleep(0.05)
+    else:
+        pytest.fail("grid made no progress")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = Store(root)
+    done_before = {p.name: (p / "metrics.json").stat().st_mtime_ns
+                   for p in root.glob("cifar_student-*")}
+    interrupted = [p.name for p in (root / ".partial").iterdir()]
+    assert interrupted and not set(interrupted) & set(done_before)
+    resumed = subprocess.run([sys.executable, str(script), str(root)], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    runs = sorted(p.name for p in root.glob("cifar_student-*"))
+    assert len(runs) == 3
+    for run_id in runs:
+        result = store.load(run_id)  # verifies every manifest
+        assert [row["epoch"] for row in result.history] == [0, 1, 2, 3]
+    for run_id, mtime in done_before.items():  # finished runs were not redone
+        assert (root / run_id / "metrics.json").stat().st_mtime_ns == mtime
+    assert not list((root / ".partial").iterdir())
