@@ -12,7 +12,7 @@ from ._checks import (check_alpha, check_choice, check_fraction, check_number,
 from .models import MODELS, dataset_of
 
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "step30")
+SCHEDULES = ("none", "step")
 DATA = ("full", "sample")
 
 
@@ -21,7 +21,8 @@ class RunConfig:
     """Everything that determines a run's result; its hash is the run's id.
 
     ``teacher`` is another run's id (``RunConfig.run_id``) or ``None``; ``alpha`` and
-    ``temperature`` only matter with a teacher. ``data`` is ``"full"`` (the real data set,
+    ``temperature`` only matter with a teacher. ``schedule="step"`` multiplies the learning
+    rate by 0.1 every ``lr_drop_every`` epochs (the paper: 30). ``data`` is ``"full"`` (the real data set,
     from ``KDHELPERS_DATA`` or Keras) or ``"sample"`` (the bundled sample). ``val_fraction``
     of the training set is held out for model selection; ``fraction`` of the rest trains.
     The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
@@ -43,6 +44,7 @@ class RunConfig:
     momentum: float = 0.0
     batch_size: int = 32
     schedule: str = "none"
+    lr_drop_every: int = 30
     augment: bool = False
     width: float = 1.0
     data: str = "full"
@@ -55,6 +57,7 @@ class RunConfig:
             object.__setattr__(self, name, check_number(name, getattr(self, name)))
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
+        check_positive_int("lr_drop_every", self.lr_drop_every)
         for name in ("seed", "split_seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

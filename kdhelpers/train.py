@@ -151,8 +151,8 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
         KillSafeBackup(str(work_dir / "backup")),
         keras.callbacks.TerminateOnNaN(raise_error=True),
     ]
-    if config.schedule == "step30":
-        callbacks.append(step_schedule_callback(config.learning_rate))
+    if config.schedule == "step":
+        callbacks.append(step_schedule_callback(config.learning_rate, every=config.lr_drop_every))
     validation = (dataset.x_val, dataset.y_val) if len(dataset.y_val) else None
     try:
         model.fit(x_train, dataset.y_train, batch_size=config.batch_size, epochs=config.epochs,

@@ -1,0 +1,121 @@
+"""The runs behind each chapter, as :class:`RunConfig` objects built from profile settings.
+
+Every KD run and the no-KD run it is compared with share optimiser, batch, schedule, epochs
+and data: only ``teacher``/``alpha``/``temperature`` differ (the paper's baselines did not).
+"""
+
+from __future__ import annotations
+
+from .config import RunConfig
+
+
+def cifar_teacher(s: dict) -> RunConfig:
+    """The CIFAR-10 teacher (experiments 2 and 3): trained on every non-validation image."""
+    return RunConfig(seed=0, fraction=1.0, **s["teacher"], **s["common"])
+
+
+def cifar_student(s: dict, seed: int, teacher: RunConfig | None = None, alpha: float = 0.0,
+                  temperature: float = 1.0, **changes) -> RunConfig:
+    """A 6-conv CIFAR student under the profile's one student protocol."""
+    fields = {**s["student"], **s["common"], **changes}
+    return RunConfig("cifar_student", seed=seed, teacher=teacher.run_id if teacher else None,
+                     alpha=alpha if teacher else 0.0,
+                     temperature=temperature if teacher else 1.0, **fields)
+
+
+def exp1(s: dict) -> dict:
+    """MNIST: teacher once; scratch and KD students over ``repeats`` seeds."""
+    common = dict(batch_size=s["batch_size"], **s["common"])
+    teacher = RunConfig("mnist_teacher", epochs=s["teacher_epochs"], seed=0, **common)
+    seeds = range(s["repeats"])
+    scratch = [RunConfig("mnist_student", epochs=s["student_epochs"], seed=k, **common)
+               for k in seeds]
+    kd = [c.replace(teacher=teacher.run_id, alpha=s["alpha"], temperature=s["temperature"])
+          for c in scratch]
+    return {"teacher": teacher, "scratch": scratch, "kd": kd}
+
+
+def exp2(s: dict) -> dict:
+    """α×T grid (seed 0 per cell) and the seeded no-KD baseline."""
+    teacher = cifar_teacher(s)
+    return {
+        "teacher": teacher,
+        "baseline": [cifar_student(s, k) for k in s["seeds"]],
+        "grid": {(a, t): cifar_student(s, s["seeds"][0], teacher, a, t)
+                 for a in s["alphas"] for t in s["temperatures"]},
+    }
+
+
+def seeded(config: RunConfig, seeds) -> list[RunConfig]:
+    """``config`` repeated over ``seeds`` (for the headline comparison of a grid's best cell)."""
+    return [config.replace(seed=k) for k in seeds]
+
+
+def exp3(s: dict) -> dict:
+    """KD versus no KD for each training fraction (first N images), seeded."""
+    teacher = cifar_teacher(s)
+    return {
+        "teacher": teacher,
+        "no_kd": {f: [cifar_student(s, k, fraction=f) for k in s["seeds"]] for f in s["fractions"]},
+        "kd": {f: [cifar_student(s, k, teacher, s["alpha"], s["temperature"], fraction=f)
+                   for k in s["seeds"]] for f in s["fractions"]},
+    }
+
+
+def exp4(s: dict) -> dict:
+    """Teacher-free KD: a pre-trained student (same protocol) teaches a fresh student.
+
+    All runs, the self-teacher and the baselines included, use the step schedule.
+    """
+    schedule = dict(schedule="step", lr_drop_every=s["lr_drop_every"])
+    self_teacher = cifar_student(s, 100, **schedule)  # a seed no student below uses
+    return {
+        "teacher": self_teacher,
+        "baseline": [cifar_student(s, k, **schedule) for k in s["seeds"]],
+        "grid": {(a, t): cifar_student(s, s["seeds"][0], self_teacher, a, t, **schedule)
+                 for a in s["alphas"] for t in s["temperatures"]},
+    }
+
+
+def exp5(s: dict) -> dict:
+    """A student distilled from a pre-trained student becomes the teacher of a new grid."""
+    pretrained = cifar_student(s, 100)
+    middle = cifar_student(s, 101, pretrained, s["middle_alpha"], s["middle_temperature"])
+    return {
+        "pretrained": pretrained,
+        "teacher": middle,
+        "baseline": [cifar_student(s, k) for k in s["seeds"]],
+        "grid": {(a, t): cifar_student(s, s["seeds"][0], middle, a, t)
+                 for a in s["alphas"] for t in s["temperatures"]},
+    }
+
+
+def exp6(s: dict) -> dict:
+    """Teacher assistants with the 2..10-conv family, one protocol for every run."""
+    fields = dict(epochs=s["epochs"], fraction=s["fraction"], batch_size=s["batch_size"],
+                  optimizer=s["optimizer"], learning_rate=s["learning_rate"], **s["common"])
+    kd = dict(alpha=s["alpha"], temperature=s["temperature"])
+
+    def plain(n, seed):
+        return RunConfig(f"conv{n}", seed=seed, **fields)
+
+    def taught(n, seed, teacher):
+        return plain(n, seed).replace(teacher=teacher.run_id, **kd)
+
+    seeds = s["seeds"]
+    largest = max(s["sizes"])
+    smallest = min(s["sizes"])
+    teachers = {n: plain(n, 0) for n in s["sizes"]}
+    middle = [n for n in s["sizes"] if smallest < n < largest]
+    return {
+        "scratch": {n: [plain(n, k) for k in seeds] for n in s["sizes"]},
+        # one scratch run of each size (seed 0) serves as that size's teacher
+        "teacher_to_smallest": {n: [taught(smallest, k, teachers[n]) for k in seeds]
+                                for n in s["sizes"] if n > smallest},
+        "largest_to_student": {n: taught(n, 0, teachers[largest])
+                               for n in s["sizes"] if n < largest},
+        # chain largest -> TA -> smallest, the whole chain replicated per seed
+        "chains": {ta: [taught(smallest, k, taught(ta, k, teachers[largest])) for k in seeds]
+                   for ta in middle},
+        "assistants": {ta: [taught(ta, k, teachers[largest]) for k in seeds] for ta in middle},
+    }

@@ -1,0 +1,117 @@
+"""Settings of each experiment under the three profiles.
+
+* ``smoke``: every cell of every notebook in minutes, offline, on the bundled sample.
+* ``cpu``: a reduced protocol for a 2-core CPU (data fraction, epochs, grid, a width-0.5
+  ResNet-18 teacher) that keeps every comparison fair: KD and no-KD runs share optimiser,
+  batch, schedule, epochs and data.
+* ``full``: the paper's protocol (GPU), with the same fair-baseline and seed rules.
+
+The ``KDHELPERS_PROFILE`` environment variable, when set, overrides the profile a notebook
+asks for: CI sets it to ``smoke`` so nbval can re-run notebooks committed at ``cpu``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+from ._checks import check_choice
+
+PROFILE_ENV = "KDHELPERS_PROFILE"
+PROFILES = ("smoke", "cpu", "full")
+EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5", "exp6")
+
+_CIFAR_TEACHER = {
+    "smoke": dict(model="resnet18", width=0.25, epochs=1, optimizer="sgd", learning_rate=0.1,
+                  momentum=0.9, batch_size=64, schedule="step", lr_drop_every=30, augment=True),
+    "cpu": dict(model="resnet18", width=0.5, epochs=12, optimizer="sgd", learning_rate=0.1,
+                momentum=0.9, batch_size=64, schedule="step", lr_drop_every=5, augment=True),
+    "full": dict(model="resnet18", width=1.0, epochs=90, optimizer="sgd", learning_rate=0.1,
+                 momentum=0.9, batch_size=64, schedule="step", lr_drop_every=30, augment=True),
+}
+# One protocol for every CIFAR student run of a profile, KD or not (fair baselines).
+_STUDENT = {
+    "smoke": dict(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
+    "cpu": dict(epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=0.2),
+    "full": dict(epochs=50, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
+}
+_COMMON = {
+    "smoke": dict(data="sample", val_fraction=0.1),
+    "cpu": dict(data="full", val_fraction=0.1),
+    "full": dict(data="full", val_fraction=0.1),
+}
+_SEEDS = {"smoke": [0, 1], "cpu": [0, 1, 2], "full": [0, 1, 2, 3, 4]}
+
+_EXPERIMENT = {
+    "exp1": {
+        "smoke": dict(teacher_epochs=1, student_epochs=1, repeats=2),
+        "cpu": dict(teacher_epochs=10, student_epochs=10, repeats=10),
+        "full": dict(teacher_epochs=10, student_epochs=10, repeats=20),
+        "*": dict(alpha=0.2, temperature=10.0, batch_size=32),
+    },
+    "exp2": {
+        "smoke": dict(alphas=[0.2, 1.0], temperatures=[2.0, 8.0]),
+        "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 4.0, 8.0]),
+        "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0]),
+    },
+    "exp3": {
+        "smoke": dict(fractions=[0.25, 1.0]),
+        "cpu": dict(fractions=[0.02, 0.05, 0.1, 0.2]),
+        "full": dict(fractions=[0.05, 0.10, 0.15, 0.25, 0.50, 0.75]),
+        "*": dict(alpha=0.6, temperature=8.0),
+    },
+    "exp4": {
+        "smoke": dict(alphas=[0.2, 1.0], temperatures=[2.0, 8.0], lr_drop_every=30),
+        "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 4.0, 8.0], lr_drop_every=6),
+        "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0],
+                     lr_drop_every=30),
+    },
+    "exp5": {
+        "smoke": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
+        "cpu": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
+        "full": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
+        "*": dict(middle_alpha=0.6, middle_temperature=2.0),
+    },
+    "exp6": {
+        "smoke": dict(epochs=2, fraction=1.0),
+        "cpu": dict(epochs=15, fraction=0.2),
+        "full": dict(epochs=100, fraction=1.0),
+        # The original changed optimiser, alpha and T from run to run; one protocol here.
+        "*": dict(sizes=[2, 4, 6, 8, 10], batch_size=64, optimizer="adam", learning_rate=1e-3,
+                  alpha=0.5, temperature=4.0),
+    },
+}
+
+
+def active_profile(requested: str) -> str:
+    """``KDHELPERS_PROFILE`` if set, else ``requested``; validated."""
+    profile = os.environ.get(PROFILE_ENV) or requested
+    check_choice("profile", profile, PROFILES)
+    return profile
+
+
+def resolve(experiment: str, profile: str, **overrides) -> dict:
+    """All settings of ``experiment`` under ``profile``; non-None ``overrides`` win.
+
+    Keys: ``profile``, ``common`` (data, val_fraction), ``seeds``, ``teacher`` (CIFAR
+    teacher config fields), ``student`` (CIFAR student protocol), plus the experiment's own.
+    """
+    check_choice("experiment", experiment, EXPERIMENTS)
+    profile = active_profile(profile)
+    table = _EXPERIMENT[experiment]
+    settings = {"profile": profile, "common": dict(_COMMON[profile]), "seeds": list(_SEEDS[profile]),
+                "teacher": dict(_CIFAR_TEACHER[profile]), "student": dict(_STUDENT[profile]),
+                **copy.deepcopy(table.get("*", {})), **copy.deepcopy(table[profile])}
+    for key, value in overrides.items():
+        if key not in settings:
+            raise ValueError(f"unknown setting {key!r} for {experiment}; allowed: {sorted(settings)}")
+        if value is not None:
+            if isinstance(settings[key], dict):
+                unknown = set(value) - set(settings[key])
+                if unknown:
+                    raise ValueError(f"unknown keys {sorted(unknown)} in {key!r}; allowed: "
+                                     f"{sorted(settings[key])}")
+                settings[key].update(value)
+            else:
+                settings[key] = value
+    return settings
