@@ -43,3 +43,7 @@ def grid_value(grid, alpha, temperature):
     if alpha in ALPHAS and temperature in TEMPERATURES:
         return grid[ALPHAS.index(alpha)][TEMPERATURES.index(temperature)]
     return None
+
+PARAMS = {"mnist_teacher": 1_422_378, "mnist_student": 693_962, "resnet18": 11_183_562,
+          "cifar_student": 816_938, "conv2": 13_146, "conv4": 37_530, "conv6": 83_226,
+          "conv8": 328_922, "conv10": 658_586}

@@ -50,7 +50,7 @@ _EXPERIMENT = {
         "*": dict(alpha=0.2, temperature=10.0, batch_size=32),
     },
     "exp2": {
-        "smoke": dict(alphas=[0.2, 1.0], temperatures=[2.0, 8.0]),
+        "smoke": dict(alphas=[0.5, 1.0], temperatures=[4.0]),
         "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 4.0, 8.0]),
         "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0]),
     },
@@ -61,19 +61,19 @@ _EXPERIMENT = {
         "*": dict(alpha=0.6, temperature=8.0),
     },
     "exp4": {
-        "smoke": dict(alphas=[0.2, 1.0], temperatures=[2.0, 8.0], lr_drop_every=30),
+        "smoke": dict(alphas=[0.5, 1.0], temperatures=[2.0], lr_drop_every=30),
         "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 4.0, 8.0], lr_drop_every=6),
         "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0],
                      lr_drop_every=30),
     },
     "exp5": {
-        "smoke": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
+        "smoke": dict(alphas=[0.6], temperatures=[2.0, 4.0]),
         "cpu": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
         "full": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
         "*": dict(middle_alpha=0.6, middle_temperature=2.0),
     },
     "exp6": {
-        "smoke": dict(epochs=2, fraction=1.0),
+        "smoke": dict(epochs=2, fraction=1.0, sizes=[2, 4, 6]),
         "cpu": dict(epochs=15, fraction=0.2),
         "full": dict(epochs=100, fraction=1.0),
         # The original changed optimiser, alpha and T from run to run; one protocol here.

@@ -137,7 +137,7 @@ def dependency_order(configs: list[RunConfig], store: Store) -> list[RunConfig]:
 
 def run_grid(configs, store: Store | None = None, *, progress: bool = True) -> list[Run]:
     """Run every config (teachers first), skipping finished ones; results in input order."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text: no ipywidgets needed in notebooks
 
     store = store or Store()
     configs = list(configs)

@@ -1,0 +1,27 @@
+"""The first cells of every chapter notebook: where it runs and with what."""
+
+from __future__ import annotations
+
+import json
+
+from . import data, provenance
+from .store import Store
+
+
+def header(settings: dict, store: Store | None = None) -> None:
+    """Print the profile, seeds, data source, library versions and code revision."""
+    record = provenance.record()
+    store = store or Store()
+    if settings["common"]["data"] == "sample":
+        source = "bundled sample"
+    else:
+        source = {"keras": "Keras dataset cache"}.get(data.resolve_source(),
+                                                       f"{data.ENV_VAR} directory")
+    print(f"profile: {settings['profile']}")
+    print(f"seeds: {settings['seeds']}")
+    print(f"data: {settings['common']['data']} ({source})")
+    print(f"artifacts: {store.root.name}/ (cached runs are reused, not retrained)")
+    print(f"executed: {record['created']}")
+    print("versions:", json.dumps(record["versions"], sort_keys=True))
+    code = record["code"]
+    print(f"code revision: {code['commit']}{' (uncommitted changes)' if code['dirty'] else ''}")

@@ -1,0 +1,94 @@
+"""Summaries of finished runs for the book: accuracies, mean ± sd, verdicts, result files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import provenance
+from .store import Store
+
+
+def accuracy(run, *, split: str = "test") -> float:
+    """A run's final-epoch accuracy in %, on ``"test"`` or (best epoch) ``"val"``."""
+    key = {"test": "test_accuracy", "val": "best_val_accuracy"}[split]
+    return 100.0 * run.metrics[key]
+
+
+def mean_sd(runs) -> dict:
+    """Mean, sample sd (ddof=1; 0 for one run) and per-seed values of test accuracy in %."""
+    values = [accuracy(r) for r in runs]
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "sd": sd, "n": len(values), "values": values,
+            "seeds": [r.config.seed for r in runs]}
+
+
+def fmt(stat: dict) -> str:
+    """``"87.31 ± 0.42 (n=3)"``."""
+    return f"{stat['mean']:.2f} ± {stat['sd']:.2f} (n={stat['n']})"
+
+
+def verdict(better: dict, worse: dict, *, claimed_gain: float | None = None) -> str:
+    """Does ``better`` beat ``worse``? A two-sample check on per-seed accuracies.
+
+    "holds" when the mean difference exceeds twice its standard error (Welch) and is
+    positive; "does not hold" when it is below minus that margin or when fewer than two
+    seeds per side make the difference uninterpretable in the wrong direction; otherwise
+    "inconclusive". With one seed on a side the verdict is at best "inconclusive".
+    """
+    diff = better["mean"] - worse["mean"]
+    if better["n"] < 2 or worse["n"] < 2:
+        return "inconclusive (single run)" if diff > 0 else "does not hold (single run)"
+    se = math.sqrt(better["sd"] ** 2 / better["n"] + worse["sd"] ** 2 / worse["n"])
+    margin = 2 * max(se, 1e-9)
+    if diff > margin:
+        return "holds"
+    if diff < -margin:
+        return "does not hold (reversed)"
+    return "inconclusive"
+
+
+def best_cell(grid_runs: dict) -> tuple:
+    """The (alpha, T) key with the highest best-epoch *validation* accuracy (never test)."""
+    return max(grid_runs, key=lambda key: accuracy(grid_runs[key], split="val"))
+
+
+def results_dir(profile: str, store: Store | None = None) -> Path:
+    root = (store or Store()).root
+    return root / "results" / profile
+
+
+def save_results(experiment: str, profile: str, results: dict, store: Store | None = None) -> Path:
+    """Write the numbers a chapter shows, for the reproduction summary."""
+    path = results_dir(profile, store) / f"{experiment}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"experiment": experiment, "profile": profile, "results": results,
+               **provenance.record()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(profile: str, store: Store | None = None) -> dict:
+    """Every chapter's saved results for ``profile``, keyed by experiment."""
+    folder = results_dir(profile, store)
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def markdown_table(headers, rows):
+    """A Markdown table for notebook output (rendered by the book)."""
+    from IPython.display import Markdown
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return Markdown("\n".join(lines))
+
+
+def claim(text: str, paper: str, ours: str, verdict_text: str) -> dict:
+    """One row of the reproduction summary."""
+    return {"claim": text, "paper": paper, "ours": ours, "verdict": verdict_text}

@@ -1,0 +1,93 @@
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kdhelpers import book, profiles
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = [n for k, n in book.NOTEBOOKS.items()]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "google.colab" in code[0].source
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
+    assert all(c.get("execution_count") for c in code), "commit notebooks executed"
+    outputs = "".join(o.get("text", "") for c in code for o in c.get("outputs", []))
+    assert re.search(r"profile: (smoke|cpu|full)", outputs)
+
+
+@pytest.mark.parametrize("name", CHAPTERS[:-1])
+def test_chapter_calls_kdhelpers_only(name):
+    """No model, loss or training loop inline: those live in kdhelpers."""
+    source = "\n".join(c.source for c in nbformat.read(ROOT / "book" / name, 4).cells
+                       if c.cell_type == "code")
+    for forbidden in ("keras.layers", ".fit(", "GradientTape", "def loss", "Sequential("):
+        assert forbidden not in source
+
+
+def test_every_notebook_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in CHAPTERS:
+        assert f"file: {name.removesuffix('.ipynb')}" in toc
+    assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
+    assert (ROOT / "book" / "_config.yml").resolve() == (ROOT / "_config.yml").resolve()
+
+
+def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
+    """`jupyter-book build book/` from the repository root, with -W, on a copy of the repo."""
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, symlinks=True,
+                    ignore=shutil.ignore_patterns(".venv", "_build", "artifacts", ".git"))
+    exe = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(exe), "build", "book/", "-W", "-n", "--keep-going"], cwd=copy,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    html = copy / "book" / "_build" / "html"
+    for name in CHAPTERS:
+        page = (html / name.replace(".ipynb", ".html")).read_text()
+        colab = re.findall(r'https://colab\.research\.google\.com/github/[^"]+', page)
+        assert colab and all(link.endswith(f"/blob/main/book/{name}") for link in colab), colab
+    assert "math notranslate" in (html / "problem.html").read_text()
+
+
+def test_unknown_notebook_is_rejected():
+    with pytest.raises(ValueError, match="--only 'exp9'"):
+        book.selected(["exp9"])
+    assert book.selected(["exp2"]) == ["exp2", "summary"]
+
+
+def test_status_page_lists_every_notebook(tmp_path):
+    record = {"notebook": "exp1_mnist.ipynb", "profile": "smoke", "executed": "2026-01-01T00:00:00",
+              "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
+              "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
+    book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md")
+    text = (tmp_path / "s.md").read_text()
+    assert "| exp1_mnist.ipynb | smoke |" in text and "summary.ipynb | not executed" in text
+    assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
+
+
+def test_profile_environment_override(monkeypatch):
+    monkeypatch.setenv(profiles.PROFILE_ENV, "cpu")
+    assert profiles.resolve("exp2", "smoke")["profile"] == "cpu"
+    monkeypatch.setenv(profiles.PROFILE_ENV, "gpu")
+    with pytest.raises(ValueError, match="profile='gpu'"):
+        profiles.resolve("exp2", "smoke")
+
+
+def test_profile_overrides_are_checked():
+    s = profiles.resolve("exp3", "smoke", fractions=[0.5], student={"epochs": 7})
+    assert s["fractions"] == [0.5] and s["student"]["epochs"] == 7
+    with pytest.raises(ValueError, match="unknown setting 'fractionz'"):
+        profiles.resolve("exp3", "smoke", fractionz=[0.5])
+    with pytest.raises(ValueError, match=r"unknown keys \['epoch'\]"):
+        profiles.resolve("exp3", "smoke", student={"epoch": 7})
