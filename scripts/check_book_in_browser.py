@@ -1,0 +1,107 @@
+"""Open every page of the built book in headless Chromium and check what a reader sees.
+
+    apt-get install chromium chromium-driver && pip install selenium
+    jupyter-book build book/ && python scripts/check_book_in_browser.py
+
+Serves ``book/_build/html`` on localhost, then for each page: it loads, every image is
+loaded and non-empty, math is typeset by MathJax on pages that have math, and every Colab
+link points at this page's own notebook. Screenshots go to ``book/_build/screenshots/``
+(look at them). Exits non-zero on the first kind of failure, listing all failures.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "book" / "_build" / "html"
+SHOTS = ROOT / "book" / "_build" / "screenshots"
+MATH_PAGES = {"problem.html"}
+SKIP = {"genindex.html", "search.html", "index.html"}
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def browser() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def check_page(driver, base: str, page: str) -> list[str]:
+    problems = []
+    driver.get(f"{base}/{page}")
+    deadline = time.time() + 20
+    while time.time() < deadline and driver.execute_script("return document.readyState") != "complete":
+        time.sleep(0.2)
+    if not driver.find_elements("css selector", "article, main"):
+        problems.append(f"{page}: no article content")
+    broken = driver.execute_script(
+        "return Array.from(document.images).filter(i => i.src.includes('_images') && "
+        "!(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    problems += [f"{page}: image not shown: {src}" for src in broken]
+    if page in MATH_PAGES:
+        while time.time() < deadline and not driver.find_elements("css selector", "mjx-container"):
+            time.sleep(0.2)
+        if not driver.find_elements("css selector", "mjx-container"):
+            problems.append(f"{page}: math not typeset by MathJax")
+    notebook = page.replace(".html", ".ipynb")
+    if (ROOT / "book" / notebook).exists():
+        links = [a.get_attribute("href") for a in driver.find_elements("css selector", "a")
+                 if "colab.research.google.com" in (a.get_attribute("href") or "")]
+        if not links:
+            problems.append(f"{page}: no Colab launch link")
+        problems += [f"{page}: Colab link {l} is not for {notebook}" for l in links
+                     if not re.search(rf"/blob/main/book/{re.escape(notebook)}$", l)]
+    driver.save_screenshot(str(SHOTS / page.replace(".html", ".png")))
+    return problems
+
+
+def main() -> int:
+    if not HTML.is_dir():
+        print(f"{HTML} does not exist: run `jupyter-book build book/` first", file=sys.stderr)
+        return 2
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    server, port = serve(HTML)
+    pages = sorted(p.name for p in HTML.glob("*.html") if p.name not in SKIP)
+    driver = browser()
+    problems = []
+    try:
+        for page in pages:
+            found = check_page(driver, f"http://127.0.0.1:{port}", page)
+            print(f"{'FAIL' if found else 'ok  '} {page}")
+            problems += found
+    finally:
+        driver.quit()
+        server.shutdown()
+    for problem in problems:
+        print("  -", problem)
+    print(f"{len(pages)} pages, {len(problems)} problems; screenshots in {SHOTS.relative_to(ROOT)}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
