@@ -10,16 +10,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTPUT_PATHS = ("book/*.ipynb", "book/status.*", "artifacts")
 
 
 def code_revision() -> dict:
-    """The git commit of this checkout and whether tracked files differ from it."""
+    """The git commit of this checkout and whether tracked code differs from it."""
     def git(*args):
         return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # Executing the book rewrites notebooks, the status page and artifacts in place:
+        # those are outputs, not code, so they do not make the revision "dirty".
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                         *(f":(exclude){p}" for p in OUTPUT_PATHS)))
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}

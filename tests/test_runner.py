@@ -197,3 +197,27 @@ def test_grid_survives_sigkill_and_resumes(tmp_path):
     for run_id, mtime in done_before.items():  # finished runs were not redone
         assert (root / run_id / "metrics.json").stat().st_mtime_ns == mtime
     assert not list((root / ".partial").iterdir())
+
+
+def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
+    from kdhelpers import provenance
+
+    repo = tmp_path / "repo"
+    (repo / "book").mkdir(parents=True)
+    (repo / "kdhelpers").mkdir()
+    (repo / "book" / "a.ipynb").write_text("{}")
+    (repo / "kdhelpers" / "m.py").write_text("x = 1\n")
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(provenance, "REPO_ROOT", repo)
+    assert provenance.code_revision()["dirty"] is False
+    (repo / "book" / "a.ipynb").write_text('{"executed": 1}')
+    assert provenance.code_revision()["dirty"] is False
+    (repo / "kdhelpers" / "m.py").write_text("x = 2\n")
+    revision = provenance.code_revision()
+    assert revision["dirty"] is True and len(revision["commit"]) == 40
