@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+from keras import ops
+
+from kdhelpers.distill import kd_loss
+from kdhelpers.feature_kd import (HintAdapter, attention_map, attention_transfer_loss, hint_loss,
+                                  virtual_teacher_logits)
+
+
+def np_attention(f, p=2.0):
+    q = (np.abs(f.astype(np.float64)) ** p).sum(axis=-1).reshape(len(f), -1)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def maps():
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(4, 8, 8, 16)).astype("float32"),
+            rng.normal(size=(4, 8, 8, 64)).astype("float32"),
+            rng.normal(size=(4, 4, 4, 32)).astype("float32"),
+            rng.normal(size=(4, 4, 4, 128)).astype("float32"))
+
+
+def val(x):
+    return float(ops.convert_to_numpy(x))
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 4.0])
+def test_attention_map_golden(maps, p):
+    got = ops.convert_to_numpy(attention_map(maps[0], p))
+    np.testing.assert_allclose(got, np_attention(maps[0], p), rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
+
+
+def test_attention_transfer_golden_over_two_pairs(maps):
+    s1, t1, s2, t2 = maps
+    expected = sum(np.linalg.norm(np_attention(s) - np_attention(t), axis=1).mean()
+                   for s, t in ((s1, t1), (s2, t2)))
+    assert val(attention_transfer_loss([s1, s2], [t1, t2])) == pytest.approx(expected, rel=1e-5)
+
+
+def test_attention_transfer_is_zero_for_proportional_maps(maps):
+    s = maps[0]
+    assert val(attention_transfer_loss([s], [3.0 * s])) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_attention_transfer_bad_input(maps):
+    s1, t1, s2, _ = maps
+    with pytest.raises(ValueError, match="spatial size"):
+        attention_transfer_loss([s1], [s2])
+    with pytest.raises(ValueError, match="equally many"):
+        attention_transfer_loss([s1, s2], [t1])
+    with pytest.raises(ValueError, match="p=0"):
+        attention_map(s1, 0)
+    with pytest.raises(ValueError, match="shape"):
+        attention_map(np.zeros((2, 3)))
+
+
+def test_hint_loss_golden_and_adapter_shape(maps):
+    s, t = maps[0], maps[1]
+    adapter = HintAdapter(64)
+    adapted = adapter(s)
+    assert tuple(adapted.shape) == (4, 8, 8, 64)
+    expected = np.mean((ops.convert_to_numpy(adapted).astype(np.float64) - t) ** 2)
+    assert val(hint_loss(adapted, t)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="same shape"):
+        hint_loss(s, t)
+    with pytest.raises(ValueError, match="teacher_channels=0"):
+        HintAdapter(0)
+
+
+def test_virtual_teacher_distribution():
+    v = virtual_teacher_logits(np.array([2, 0]), 4, 0.7)
+    np.testing.assert_allclose(v, [[0.1, 0.1, 0.7, 0.1], [0.7, 0.1, 0.1, 0.1]], rtol=1e-6)
+    np.testing.assert_allclose(v.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_virtual_teacher_in_kd_loss_matches_tfkd_formula():
+    """Tf-KD: KL(softmax(p_d / T) || softmax(s / T)), p_d the hand-made distribution."""
+    rng = np.random.default_rng(1)
+    y, s = rng.integers(0, 10, 8), rng.normal(size=(8, 10)).astype("float32")
+    T, a = 4.0, 0.5
+    p_d = virtual_teacher_logits(y, 10, 0.9).astype(np.float64)
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    q, ps = softmax(p_d / T), softmax(s / T)
+    ce = -np.log(softmax(s)[np.arange(8), y])
+    expected = np.mean((1 - a) * ce + a * T**2 * (q * np.log(q / ps)).sum(1))
+    assert val(kd_loss(y, s, p_d, alpha=a, temperature=T)) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"correct_prob": 0.05}, "correct_prob=0.05"), ({"num_classes": 1}, "num_classes=1"),
+    ({"labels": [10]}, r"labels must lie in \[0, 10\)")])
+def test_virtual_teacher_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        virtual_teacher_logits(**{"labels": [0, 1], **kwargs})
