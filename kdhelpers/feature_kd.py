@@ -65,6 +65,9 @@ class HintAdapter(keras.layers.Layer):
         self.teacher_channels = check_positive_int("teacher_channels", teacher_channels)
         self.project = keras.layers.Conv2D(teacher_channels, 1, name="hint_projection")
 
+    def build(self, input_shape):
+        self.project.build(input_shape)
+
     def call(self, student_features):
         return self.project(student_features)
 
@@ -97,3 +100,62 @@ def virtual_teacher_logits(labels, num_classes: int = 10, correct_prob: float = 
     out = np.full((labels.size, num_classes), (1.0 - correct_prob) / (num_classes - 1), "float32")
     out[np.arange(labels.size), labels] = correct_prob
     return out
+
+
+def feature_extractor(model: keras.Model, layer_names) -> keras.Model:
+    """A model returning ``[logits, *features of layer_names]`` for a functional ``model``."""
+    try:
+        outputs = [model.get_layer(name).output for name in layer_names]
+    except ValueError as error:
+        names = [layer.name for layer in model.layers]
+        raise ValueError(f"{error}; layers of {model.name!r}: {names}") from error
+    return keras.Model(model.inputs, [model.outputs[0], *outputs], name=f"{model.name}_features")
+
+
+class FeatureDistillationModel(keras.Model):
+    """Train ``student`` with CE, optional logit KD, and a feature loss on the fly.
+
+    ``loss = (1-α)·CE + α·T²·KL(teacher ‖ student) + β·feature_loss``, with ``feature="at"``
+    (attention transfer over the layer pairs) or ``"hint"`` (FitNets, one pair, through a
+    learned :class:`HintAdapter`). α = 0 gives the feature loss alone. Feature losses need
+    the teacher's feature maps at every step, so the teacher runs on the fly: no logit cache.
+    """
+
+    def __init__(self, student, teacher, *, student_layers, teacher_layers, feature="at",
+                 beta=1.0, alpha=0.0, temperature=1.0, **kwargs):
+        from ._checks import check_alpha, check_choice, check_temperature
+
+        super().__init__(name=kwargs.pop("name", f"{feature}_{student.name}"), **kwargs)
+        check_choice("feature", feature, ("at", "hint"))
+        if len(student_layers) != len(teacher_layers) or not student_layers:
+            raise ValueError("student_layers and teacher_layers must pair up (same, non-zero length)")
+        if feature == "hint" and len(student_layers) != 1:
+            raise ValueError(f"feature='hint' takes one layer pair, got {len(student_layers)}")
+        self.alpha, self.temperature = check_alpha(alpha), check_temperature(temperature)
+        self.beta, self.feature = check_number("beta", beta), feature
+        teacher.trainable = False
+        self.student = student
+        self.student_features = feature_extractor(student, student_layers)
+        self.teacher_features = feature_extractor(teacher, teacher_layers)
+        self.adapter = None
+        if feature == "hint":
+            self.adapter = HintAdapter(self.teacher_features.outputs[1].shape[-1])
+            self.adapter.build(self.student_features.outputs[1].shape)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        from .distill import kd_loss
+
+        s_logits, *s_maps = self.student_features(x, training=training)
+        t_logits, *t_maps = self.teacher_features(x, training=False)
+        loss = kd_loss(y, s_logits, t_logits, alpha=self.alpha, temperature=self.temperature)
+        if self.feature == "at":
+            loss = loss + self.beta * attention_transfer_loss(s_maps, t_maps)
+        else:
+            loss = loss + self.beta * hint_loss(self.adapter(s_maps[0]), t_maps[0])
+        for extra in self.student.losses:
+            loss = loss + ops.cast(extra, loss.dtype)
+        return loss

@@ -98,3 +98,48 @@ def test_virtual_teacher_in_kd_loss_matches_tfkd_formula():
 def test_virtual_teacher_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         virtual_teacher_logits(**{"labels": [0, 1], **kwargs})
+
+
+def _pair():
+    from kdhelpers.models import build_model
+
+    return build_model("cifar_student"), build_model("resnet18", width=0.125)
+
+
+@pytest.mark.parametrize("feature, s_layers, t_layers", [
+    ("at", ["block1_conv2", "block2_conv2"], ["stage1_block2_out", "stage2_block2_out"]),
+    ("hint", ["block2_conv2"], ["stage2_block2_out"]),
+])
+def test_feature_distillation_trains_student_and_adapter_only(feature, s_layers, t_layers):
+    import keras
+
+    from kdhelpers.feature_kd import FeatureDistillationModel
+
+    keras.utils.set_random_seed(0)
+    student, teacher = _pair()
+    teacher_before = [w.copy() for w in teacher.get_weights()]
+    model = FeatureDistillationModel(student, teacher, student_layers=s_layers,
+                                     teacher_layers=t_layers, feature=feature, beta=10.0,
+                                     alpha=0.5, temperature=4.0)
+    model.compile(optimizer="adam", metrics=["sparse_categorical_accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 32, 32, 3), dtype="float32"), rng.integers(0, 10, 16)
+    losses = model.fit(x, y, epochs=4, batch_size=16, shuffle=False, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    for a, b in zip(teacher_before, teacher.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    trainable = {id(w) for w in model.trainable_weights}
+    assert {id(w) for w in student.trainable_weights} <= trainable
+    assert not {id(w) for w in teacher.weights} & trainable
+
+
+def test_feature_distillation_bad_layers():
+    from kdhelpers.feature_kd import FeatureDistillationModel
+
+    student, teacher = _pair()
+    with pytest.raises(ValueError, match="nope"):
+        FeatureDistillationModel(student, teacher, student_layers=["nope"],
+                                 teacher_layers=["stem_conv"])
+    with pytest.raises(ValueError, match="one layer pair"):
+        FeatureDistillationModel(student, teacher, student_layers=["block1_conv2", "block2_conv2"],
+                                 teacher_layers=["stem_conv", "stem_conv"], feature="hint")
