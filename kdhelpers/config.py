@@ -14,6 +14,10 @@ from .models import MODELS, dataset_of
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "step")
 DATA = ("full", "sample")
+FEATURES = ("none", "at", "hint")
+# Fields added after runs were recorded: left out of the hash while at their default, so
+# the ids of existing runs stay valid.
+_HASH_OMITS_DEFAULT = {"feature": "none", "feature_weight": 0.0, "virtual_teacher": 0.0}
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,10 @@ class RunConfig:
     rate by 0.1 every ``lr_drop_every`` epochs (the paper: 30). ``data`` is ``"full"`` (the real data set,
     from ``KDHELPERS_DATA`` or Keras) or ``"sample"`` (the bundled sample). ``val_fraction``
     of the training set is held out for model selection; ``fraction`` of the rest trains.
-    The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
+    ``feature`` ("at": attention transfer, "hint": FitNets) adds a feature loss weighted by
+    ``feature_weight`` (needs the teacher run's weights: the teacher runs on the fly);
+    ``virtual_teacher`` > 0 distils from Tf-KD's hand-made teacher with that probability on
+    the true class (no teacher run). The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
     settings under two profiles share one run.
     """
 
@@ -48,12 +55,15 @@ class RunConfig:
     augment: bool = False
     width: float = 1.0
     data: str = "full"
+    feature: str = "none"
+    feature_weight: float = 0.0
+    virtual_teacher: float = 0.0
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
         # 0 and 0.0 must hash alike: store every real-valued field as float.
         for name in ("alpha", "temperature", "fraction", "val_fraction", "learning_rate",
-                     "momentum", "width"):
+                     "momentum", "width", "feature_weight", "virtual_teacher"):
             object.__setattr__(self, name, check_number(name, getattr(self, name)))
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
@@ -67,8 +77,16 @@ class RunConfig:
                              f"use RunConfig.run_id of the teacher's config")
         check_alpha(self.alpha)
         check_temperature(self.temperature)
-        if self.teacher is None and self.alpha != 0.0:
+        if self.teacher is None and self.alpha != 0.0 and not self.virtual_teacher:
             raise ValueError(f"alpha={self.alpha!r} needs a teacher; without one alpha must be 0")
+        check_choice("feature", self.feature, FEATURES)
+        if self.feature != "none" and (self.teacher is None or self.feature_weight <= 0):
+            raise ValueError(f"feature={self.feature!r} needs a teacher run and feature_weight > 0")
+        if self.feature == "none" and self.feature_weight != 0.0:
+            raise ValueError(f"feature_weight={self.feature_weight!r} needs a feature ('at' or 'hint')")
+        if self.virtual_teacher and (self.teacher is not None or not 0.1 < self.virtual_teacher <= 1.0):
+            raise ValueError(f"virtual_teacher={self.virtual_teacher!r} must be 0 (off) or in "
+                             f"(0.1, 1], and excludes a teacher run")
         check_fraction("fraction", self.fraction)
         check_fraction("val_fraction", self.val_fraction, allow_zero=True)
         check_choice("subset", self.subset, ("first", "stratified"))
@@ -104,7 +122,9 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        values = {k: v for k, v in self.to_dict().items()
+                  if not (k in _HASH_OMITS_DEFAULT and v == _HASH_OMITS_DEFAULT[k])}
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return f"{self.model}-{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
     def replace(self, **changes) -> "RunConfig":

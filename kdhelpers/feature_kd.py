@@ -102,6 +102,26 @@ def virtual_teacher_logits(labels, num_classes: int = 10, correct_prob: float = 
     return out
 
 
+# (student model, teacher model) -> feature -> (student layers, teacher layers); spatial
+# sizes match pairwise (32, 16, 8 for the CIFAR pair).
+LAYER_PAIRS = {
+    ("cifar_student", "resnet18"): {
+        "at": (["block1_conv2", "block2_conv2", "block3_conv2"],
+               ["stage1_block2_out", "stage2_block2_out", "stage3_block2_out"]),
+        "hint": (["block2_conv2"], ["stage2_block2_out"]),
+    },
+}
+
+
+def layer_pairs(student_model: str, teacher_model: str, feature: str):
+    """The (student layers, teacher layers) a feature loss uses for a model pair."""
+    try:
+        return LAYER_PAIRS[(student_model, teacher_model)][feature]
+    except KeyError:
+        raise ValueError(f"no {feature!r} layer pairs defined for student {student_model!r} and "
+                         f"teacher {teacher_model!r}; known pairs: {sorted(LAYER_PAIRS)}") from None
+
+
 def feature_extractor(model: keras.Model, layer_names) -> keras.Model:
     """A model returning ``[logits, *features of layer_names]`` for a functional ``model``."""
     try:

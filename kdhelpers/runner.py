@@ -59,7 +59,21 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     if store.exists(run_id):
         return store.load(run_id)
     dataset = load_dataset(config)
-    teacher_logits = teacher_logits_for(config, store, dataset) if config.teacher else None
+    teacher_logits, teacher_model, pairs = None, None, None
+    if config.virtual_teacher:
+        from .feature_kd import virtual_teacher_logits
+
+        teacher_logits = virtual_teacher_logits(dataset.y_train, dataset.num_classes,
+                                                config.virtual_teacher)
+    elif config.feature != "none":
+        # Feature losses need the teacher's feature maps: the teacher runs on the fly.
+        from .feature_kd import layer_pairs
+
+        teacher_run = store.load(config.teacher)
+        teacher_model = teacher_run.load_model()
+        pairs = layer_pairs(config.model, teacher_run.config.model, config.feature)
+    elif config.teacher:
+        teacher_logits = teacher_logits_for(config, store, dataset)
     partial = store.partial_path(run_id)
     write_json_needed = not (partial / "config.json").exists()
     partial.mkdir(parents=True, exist_ok=True)
@@ -68,7 +82,8 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     started = time.perf_counter()
     try:
         student, history = fit(config, dataset, work_dir=partial,
-                               teacher_train_logits=teacher_logits, verbose=verbose)
+                               teacher_train_logits=teacher_logits, teacher_model=teacher_model,
+                               feature_layers=pairs, verbose=verbose)
     except NonFiniteLossError:
         shutil.rmtree(partial, ignore_errors=True)
         raise

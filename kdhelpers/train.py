@@ -105,11 +105,22 @@ def _optimizer(config: RunConfig):
     return keras.optimizers.SGD(config.learning_rate, momentum=config.momentum)
 
 
-def build_trainable(config: RunConfig, teacher_model=None) -> tuple[keras.Model, keras.Model]:
+def build_trainable(config: RunConfig, teacher_model=None,
+                    feature_layers=None) -> tuple[keras.Model, keras.Model]:
     """``(training_model, student)``: the student itself, or wrapped for KD / augmentation."""
     student = build_model(config.model, width=config.width)
-    if config.teacher is not None or teacher_model is not None:
-        model = DistillationModel(student, teacher_model, alpha=config.alpha,
+    if config.feature != "none":
+        from .feature_kd import FeatureDistillationModel
+
+        s_layers, t_layers = feature_layers
+        model = FeatureDistillationModel(
+            student, teacher_model, student_layers=s_layers, teacher_layers=t_layers,
+            feature=config.feature, beta=config.feature_weight, alpha=config.alpha,
+            temperature=config.temperature)
+        loss = None
+    elif config.teacher is not None or teacher_model is not None or config.virtual_teacher:
+        model = DistillationModel(student, None if config.virtual_teacher else teacher_model,
+                                  alpha=config.alpha,
                                   temperature=config.temperature)
         loss = None
     elif config.augment:
@@ -131,7 +142,7 @@ def build_trainable(config: RunConfig, teacher_model=None) -> tuple[keras.Model,
 
 
 def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_logits=None,
-        teacher_model=None, verbose: int = 0) -> tuple[keras.Model, list[dict]]:
+        teacher_model=None, feature_layers=None, verbose: int = 0) -> tuple[keras.Model, list[dict]]:
     """Train ``config`` on ``dataset``, resuming from ``work_dir``'s epoch backup if any.
 
     ``teacher_train_logits`` are the teacher's logits for the rows of ``dataset.x_train``;
@@ -141,7 +152,7 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
-    model, student = build_trainable(config, teacher_model)
+    model, student = build_trainable(config, teacher_model, feature_layers)
     x_train = dataset.x_train
     if teacher_train_logits is not None:
         x_train = {"images": dataset.x_train,

@@ -103,7 +103,7 @@ def test_virtual_teacher_bad_input(kwargs, message):
 def _pair():
     from kdhelpers.models import build_model
 
-    return build_model("cifar_student"), build_model("resnet18", width=0.125)
+    return build_model("cifar_student"), build_model("resnet18", width=0.25)
 
 
 @pytest.mark.parametrize("feature, s_layers, t_layers", [

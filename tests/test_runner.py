@@ -221,3 +221,40 @@ def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
     (repo / "kdhelpers" / "m.py").write_text("x = 2\n")
     revision = provenance.code_revision()
     assert revision["dirty"] is True and len(revision["commit"]) == 40
+
+
+def test_run_ids_of_recorded_runs_are_stable(monkeypatch):
+    """New config fields must not change the ids (hashes) of runs already on disk."""
+    monkeypatch.delenv("KDHELPERS_PROFILE", raising=False)
+    from kdhelpers import experiments, profiles
+
+    assert experiments.cifar_teacher(profiles.resolve("exp2", "cpu")).run_id == "resnet18-6ff545133697"
+
+
+def test_virtual_teacher_run_needs_no_teacher(store):
+    config = RunConfig("mnist_student", epochs=1, data="sample", alpha=0.5, temperature=4.0,
+                       virtual_teacher=0.9)
+    result = run(config, store)
+    assert result.trained and result.config.teacher is None
+    assert config.run_id != config.replace(virtual_teacher=0.0, alpha=0.0).run_id
+
+
+def test_feature_distillation_run_uses_teacher_weights(store):
+    teacher = RunConfig("resnet18", width=0.25, epochs=1, data="sample")
+    run(teacher, store)
+    student = RunConfig("cifar_student", epochs=1, data="sample", teacher=teacher.run_id,
+                        alpha=0.5, temperature=4.0, feature="at", feature_weight=100.0)
+    result = run(student, store)
+    assert result.trained and result.metrics["epochs"] == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"feature": "at", "feature_weight": 1.0}, "feature='at' needs a teacher run"),
+    ({"feature": "sift"}, "feature='sift'"),
+    ({"feature_weight": 1.0}, "feature_weight=1.0 needs a feature"),
+    ({"virtual_teacher": 0.05, "alpha": 0.5}, "virtual_teacher=0.05"),
+    ({"virtual_teacher": 0.9, "teacher": "x", "alpha": 0.5}, "excludes a teacher run"),
+])
+def test_bad_beyond_logits_configs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig(**{"model": "cifar_student", "epochs": 1, **kwargs})
