@@ -28,6 +28,7 @@ NOTEBOOKS = {
     "exp4": "exp4_teacher_free.ipynb",
     "exp5": "exp5_student_as_teacher.ipynb",
     "exp6": "exp6_teacher_assistants.ipynb",
+    "exp7": "exp7_beyond_logits.ipynb",
     "summary": "summary.ipynb",
 }
 STATUS_JSON = BOOK_DIR / "status.json"

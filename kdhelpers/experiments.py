@@ -119,3 +119,31 @@ def exp6(s: dict) -> dict:
                    for ta in middle},
         "assistants": {ta: [taught(ta, k, teachers[largest]) for k in seeds] for ta in middle},
     }
+
+
+def exp7(s: dict) -> dict:
+    """Beyond logits on the CIFAR pair: every method over the same seeds and protocol."""
+    teacher = cifar_teacher(s)
+    kd = dict(alpha=s["alpha"], temperature=s["temperature"])
+
+    def seeds(**fields):
+        return [cifar_student(s, k, **fields) for k in s["seeds"]]
+
+    with_teacher = {"teacher": teacher, **kd}
+    return {
+        "teacher": teacher,
+        "methods": {
+            "no KD": seeds(),
+            "logit KD": seeds(**with_teacher),
+            "FitNets hint": [c.replace(alpha=0.0, temperature=1.0, feature="hint",
+                                       feature_weight=s["hint_weight"])
+                             for c in seeds(**with_teacher)],
+            "attention transfer": [c.replace(alpha=0.0, temperature=1.0, feature="at",
+                                             feature_weight=s["at_weight"])
+                                   for c in seeds(**with_teacher)],
+            "logit KD + attention transfer": [c.replace(feature="at", feature_weight=s["at_weight"])
+                                              for c in seeds(**with_teacher)],
+            "virtual teacher (Tf-KD)": [c.replace(virtual_teacher=s["correct_prob"], **kd)
+                                        for c in seeds()],
+        },
+    }

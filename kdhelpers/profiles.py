@@ -20,7 +20,7 @@ from ._checks import check_choice
 
 PROFILE_ENV = "KDHELPERS_PROFILE"
 PROFILES = ("smoke", "cpu", "full")
-EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5", "exp6")
+EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5", "exp6", "exp7")
 
 _CIFAR_TEACHER = {
     "smoke": dict(model="resnet18", width=0.25, epochs=1, optimizer="sgd", learning_rate=0.1,
@@ -80,6 +80,13 @@ _EXPERIMENT = {
         # The original changed optimiser, alpha and T from run to run; one protocol here.
         "*": dict(sizes=[2, 4, 6, 8, 10], batch_size=64, optimizer="adam", learning_rate=1e-3,
                   alpha=0.5, temperature=4.0),
+    },
+    "exp7": {
+        "smoke": {}, "cpu": {}, "full": {},
+        # Loss weights are first guesses, not tuned: attention-transfer terms are O(0.1-1)
+        # per layer pair and the hint MSE is O(1) at initialisation.
+        "*": dict(alpha=0.5, temperature=4.0, at_weight=10.0, hint_weight=1.0,
+                  correct_prob=0.9),
     },
 }
 
