@@ -32,13 +32,15 @@ def fmt(stat: dict) -> str:
     return f"{stat['mean']:.2f} ± {stat['sd']:.2f} (n={stat['n']})"
 
 
-def verdict(better: dict, worse: dict, *, claimed_gain: float | None = None) -> str:
-    """Does ``better`` beat ``worse``? A two-sample check on per-seed accuracies.
+def verdict(better: dict, worse: dict) -> str:
+    """Does ``better`` beat ``worse``? A check on per-seed accuracies (in %).
 
-    "holds" when the mean difference exceeds twice its standard error (Welch) and is
-    positive; "does not hold" when it is below minus that margin or when fewer than two
-    seeds per side make the difference uninterpretable in the wrong direction; otherwise
-    "inconclusive". With one seed on a side the verdict is at best "inconclusive".
+    * "holds": the mean difference is positive and larger than twice its (Welch) standard
+      error;
+    * "does not hold (reversed)": it is negative by more than that margin;
+    * "inconclusive": anything in between;
+    * with a single run on either side there is no error estimate: "inconclusive (single
+      run)" when the difference is positive, "does not hold (single run)" otherwise.
     """
     diff = better["mean"] - worse["mean"]
     if better["n"] < 2 or worse["n"] < 2:

@@ -59,26 +59,10 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     if store.exists(run_id):
         return store.load(run_id)
     dataset = load_dataset(config)
-    teacher_logits, teacher_model, pairs = None, None, None
-    if config.virtual_teacher:
-        from .feature_kd import virtual_teacher_logits
-
-        teacher_logits = virtual_teacher_logits(dataset.y_train, dataset.num_classes,
-                                                config.virtual_teacher)
-    elif config.feature != "none":
-        # Feature losses need the teacher's feature maps: the teacher runs on the fly.
-        from .feature_kd import layer_pairs
-
-        teacher_run = store.load(config.teacher)
-        teacher_model = teacher_run.load_model()
-        pairs = layer_pairs(config.model, teacher_run.config.model, config.feature)
-    elif config.teacher:
-        teacher_logits = teacher_logits_for(config, store, dataset)
+    teacher_logits, teacher_model, pairs = teacher_inputs(config, store, dataset)
     partial = store.partial_path(run_id)
-    write_json_needed = not (partial / "config.json").exists()
     partial.mkdir(parents=True, exist_ok=True)
-    if write_json_needed:
-        write_json(partial / "config.json", {"run_id": run_id, "config": config.to_dict()})
+    write_json(partial / "config.json", {"run_id": run_id, "config": config.to_dict()})
     started = time.perf_counter()
     try:
         student, history = fit(config, dataset, work_dir=partial,
@@ -87,6 +71,35 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     except NonFiniteLossError:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    write_artifacts(partial, student, history, dataset, started)
+    store.commit(partial, run_id)
+    return store.load(run_id, trained=True)
+
+
+def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
+    """``(teacher logits for the training rows, teacher model, feature layer pairs)``.
+
+    Cached logits for logit KD, hand-made ones for the virtual teacher; feature losses need
+    the teacher's feature maps, so for them the teacher model itself is loaded.
+    """
+    if config.virtual_teacher:
+        from .feature_kd import virtual_teacher_logits
+
+        return virtual_teacher_logits(dataset.y_train, dataset.num_classes,
+                                      config.virtual_teacher), None, None
+    if config.feature != "none":
+        from .feature_kd import layer_pairs
+
+        teacher_run = store.load(config.teacher)
+        pairs = layer_pairs(config.model, teacher_run.config.model, config.feature)
+        return None, teacher_run.load_model(), pairs
+    if config.teacher:
+        return teacher_logits_for(config, store, dataset), None, None
+    return None, None, None
+
+
+def write_artifacts(partial, student, history, dataset: data.Dataset, started: float) -> None:
+    """Logits, history, metrics and weights into the partial directory; work files removed."""
     train_logits = student.predict(full_training_images(dataset), batch_size=512, verbose=0)
     test_logits = student.predict(dataset.x_test, batch_size=512, verbose=0)
     np.savez_compressed(partial / "logits.npz", train=train_logits.astype("float16"),
@@ -98,8 +111,6 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     for leftover in ("history.jsonl", "backup"):
         path = partial / leftover
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    store.commit(partial, run_id)
-    return store.load(run_id, trained=True)
 
 
 def summarize(history: list[dict], test_logits: np.ndarray, dataset: data.Dataset,
@@ -118,8 +129,9 @@ def summarize(history: list[dict], test_logits: np.ndarray, dataset: data.Datase
         "train_seconds": float(sum(row["seconds"] for row in history)),
         "wall_seconds_last_call": seconds_this_call,
         "n_train": int(len(dataset.y_train)), "n_val": int(len(dataset.y_val)),
-        "n_test": int(len(dataset.y_test)), "data_source": dataset.source if dataset.source in
-        (data.SAMPLE, "keras") else "directory",
+        "n_test": int(len(dataset.y_test)),
+        # "sample", "keras" or "directory": never a machine's absolute path
+        "data_source": dataset.source if dataset.source in (data.SAMPLE, "keras") else "directory",
         **provenance.record(),
     }
 

@@ -1,0 +1,25 @@
+import pytest
+
+from kdhelpers import report
+
+
+def stat(values):
+    import numpy as np
+
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "n": len(values), "values": values}
+
+
+@pytest.mark.parametrize("better, worse, expected", [
+    ([88.0, 88.2, 88.1], [87.0, 87.1, 86.9], "holds"),
+    ([87.0, 87.1, 86.9], [88.0, 88.2, 88.1], "does not hold (reversed)"),
+    ([88.0, 87.0, 88.5], [87.5, 88.2, 87.4], "inconclusive"),
+    ([88.0], [87.0, 87.2], "inconclusive (single run)"),
+    ([86.0], [87.0, 87.2], "does not hold (single run)"),
+])
+def test_verdict(better, worse, expected):
+    assert report.verdict(stat(better), stat(worse)) == expected
+
+
+def test_fmt():
+    assert report.fmt({"mean": 87.314, "sd": 0.4249, "n": 3}) == "87.31 ± 0.42 (n=3)"
