@@ -97,9 +97,16 @@ def keras_cases(dataset: str, images: int, batch: int, teacher_width: float):
     on_the_fly.compile(keras.optimizers.Adam(1e-3))
     cached = DistillationModel(build_model(student_name), None, alpha=0.5, temperature=4.0)
     cached.compile(keras.optimizers.Adam(1e-3))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        bf16 = build_model(student_name)
+        bf16.compile(keras.optimizers.Adam(1e-3), ce)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     fit = dict(batch_size=batch, epochs=1, verbose=0, shuffle=True)
     return {
         "student training": lambda: plain.fit(x, y, **fit),
+        "student training, mixed bfloat16": lambda: bf16.fit(x, y, **fit),
         "KD, teacher on the fly": lambda: on_the_fly.fit(x, y, **fit),
         "KD, cached teacher logits": lambda: cached.fit({"images": x, "teacher_logits": logits}, y, **fit),
         "student evaluation": lambda: plain.predict(x, batch_size=256, verbose=0),
@@ -128,6 +135,7 @@ def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher
             rate = images / statistics.median(times)
             # training ≈ 3× forward (forward, input gradients, weight gradients)
             per_image = {"student training": 3 * flops["student"],
+                         "student training, mixed bfloat16": 3 * flops["student"],
                          "student training, PyTorch peer": 3 * flops["student"],
                          "KD, cached teacher logits": 3 * flops["student"],
                          "KD, teacher on the fly": 3 * flops["student"] + flops["teacher"],
@@ -143,6 +151,10 @@ def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher
             "cached_vs_plain": rows["KD, cached teacher logits"]["images_per_s"] / base,
             "keras_vs_torch": (base / rows["student training, PyTorch peer"]["images_per_s"]
                                if "images_per_s" in rows["student training, PyTorch peer"] else None),
+            "keras_bf16_vs_torch": (rows["student training, mixed bfloat16"]["images_per_s"]
+                                    / rows["student training, PyTorch peer"]["images_per_s"]
+                                    if "images_per_s" in rows["student training, PyTorch peer"]
+                                    else None),
         }
     return results
 
@@ -168,6 +180,9 @@ def markdown(results: dict) -> str:
                      f"*{pair['cached_vs_plain']:.2f}×* (target ≥ 0.90) | | |")
         lines.append(f"| {dataset} | *Keras / PyTorch training* | "
                      f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥ 1.00) | | |")
+        bf16 = pair["keras_bf16_vs_torch"]
+        lines.append(f"| {dataset} | *Keras mixed bfloat16 / PyTorch float32 training* | "
+                     f"*{'n/a' if bf16 is None else f'{bf16:.2f}×'}* | | |")
     return "\n".join(lines) + "\n"
 
 

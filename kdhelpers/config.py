@@ -15,9 +15,11 @@ OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "step")
 DATA = ("full", "sample")
 FEATURES = ("none", "at", "hint")
+PRECISIONS = ("float32", "mixed_bfloat16")
 # Fields added after runs were recorded: left out of the hash while at their default, so
 # the ids of existing runs stay valid.
-_HASH_OMITS_DEFAULT = {"feature": "none", "feature_weight": 0.0, "virtual_teacher": 0.0}
+_HASH_OMITS_DEFAULT = {"feature": "none", "feature_weight": 0.0, "virtual_teacher": 0.0,
+                       "precision": "float32"}
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class RunConfig:
     ``feature`` ("at": attention transfer, "hint": FitNets) adds a feature loss weighted by
     ``feature_weight`` (needs the teacher run's weights: the teacher runs on the fly);
     ``virtual_teacher`` > 0 distils from Tf-KD's hand-made teacher with that probability on
-    the true class (no teacher run). The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
+    the true class (no teacher run). ``precision="mixed_bfloat16"`` computes in bfloat16 with
+    float32 weights (about 2× faster on CPUs with AMX/AVX-512-BF16). The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal
     settings under two profiles share one run.
     """
 
@@ -58,6 +61,7 @@ class RunConfig:
     feature: str = "none"
     feature_weight: float = 0.0
     virtual_teacher: float = 0.0
+    precision: str = "float32"
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
@@ -80,6 +84,7 @@ class RunConfig:
         if self.teacher is None and self.alpha != 0.0 and not self.virtual_teacher:
             raise ValueError(f"alpha={self.alpha!r} needs a teacher; without one alpha must be 0")
         check_choice("feature", self.feature, FEATURES)
+        check_choice("precision", self.precision, PRECISIONS)
         if self.feature != "none" and (self.teacher is None or self.feature_weight <= 0):
             raise ValueError(f"feature={self.feature!r} needs a teacher run and feature_weight > 0")
         if self.feature == "none" and self.feature_weight != 0.0:

@@ -152,7 +152,12 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
-    model, student = build_trainable(config, teacher_model, feature_layers)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        model, student = build_trainable(config, teacher_model, feature_layers)
+    finally:  # the policy is global: only this run's layers take it
+        keras.mixed_precision.set_global_policy(previous_policy)
     x_train = dataset.x_train
     if teacher_train_logits is not None:
         x_train = {"images": dataset.x_train,

@@ -258,3 +258,15 @@ def test_feature_distillation_run_uses_teacher_weights(store):
 def test_bad_beyond_logits_configs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RunConfig(**{"model": "cifar_student", "epochs": 1, **kwargs})
+
+
+def test_mixed_precision_run_is_its_own_run_and_leaves_policy_alone(store):
+    import keras
+
+    config = RunConfig("mnist_student", epochs=1, data="sample", precision="mixed_bfloat16")
+    assert config.run_id != config.replace(precision="float32").run_id
+    result = run(config, store)
+    assert result.trained and 0.0 <= result.metrics["test_accuracy"] <= 1.0
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(ValueError, match="precision='float16'"):
+        config.replace(precision="float16")
