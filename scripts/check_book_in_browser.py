@@ -68,6 +68,8 @@ def check_page(driver, base: str, page: str) -> list[str]:
             time.sleep(0.2)
         if not driver.find_elements("css selector", "mjx-container"):
             problems.append(f"{page}: math not typeset by MathJax")
+    if "|---|" in driver.find_element("tag name", "body").text:
+        problems.append(f"{page}: a Markdown table was not rendered (raw '|---|' in the text)")
     notebook = page.replace(".html", ".ipynb")
     if (ROOT / "book" / notebook).exists():
         links = [a.get_attribute("href") for a in driver.find_elements("css selector", "a")

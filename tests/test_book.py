@@ -58,6 +58,8 @@ def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
         colab = re.findall(r'https://colab\.research\.google\.com/github/[^"]+', page)
         assert colab and all(link.endswith(f"/blob/main/book/{name}") for link in colab), colab
     assert "math notranslate" in (html / "problem.html").read_text()
+    summary = (html / "summary.html").read_text()
+    assert "<table" in summary and "|---|" not in summary  # notebook Markdown tables render
 
 
 def test_unknown_notebook_is_rejected():
