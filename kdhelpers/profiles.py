@@ -45,9 +45,9 @@ _SEEDS = {"smoke": [0, 1], "cpu": [0, 1, 2], "full": [0, 1, 2, 3, 4]}
 
 _EXPERIMENT = {
     "exp1": {
-        "smoke": dict(teacher_epochs=1, student_epochs=1, repeats=2),
-        "cpu": dict(teacher_epochs=10, student_epochs=10, repeats=5),
-        "full": dict(teacher_epochs=10, student_epochs=10, repeats=20),
+        "smoke": dict(teacher_epochs=1, student_epochs=1),
+        "cpu": dict(teacher_epochs=10, student_epochs=10, seeds=[0, 1, 2, 3, 4]),
+        "full": dict(teacher_epochs=10, student_epochs=10, seeds=list(range(20))),
         "*": dict(alpha=0.2, temperature=10.0, batch_size=32),
     },
     "exp2": {

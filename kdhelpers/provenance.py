@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import subprocess
@@ -27,6 +28,13 @@ def code_revision() -> dict:
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}
+
+
+@functools.cache
+def loaded_code_revision() -> dict:
+    """The revision when this process first asked: the code it imported, even if commits
+    land while a long run trains (``code_revision()`` reads the checkout as it is now)."""
+    return code_revision()
 
 
 def versions() -> dict:
@@ -56,5 +64,5 @@ def machine() -> dict:
 
 def record() -> dict:
     """Everything above plus a UTC time stamp, for ``metrics.json`` and notebook status cells."""
-    return {"versions": versions(), "machine": machine(), "code": code_revision(),
+    return {"versions": versions(), "machine": machine(), "code": loaded_code_revision(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

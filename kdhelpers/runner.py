@@ -58,6 +58,7 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     run_id = config.run_id
     if store.exists(run_id):
         return store.load(run_id)
+    provenance.loaded_code_revision()  # pin the revision before a long training starts
     dataset = load_dataset(config)
     teacher_logits, teacher_model, pairs = teacher_inputs(config, store, dataset)
     partial = store.partial_path(run_id)
