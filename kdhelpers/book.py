@@ -69,7 +69,10 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         "",
         "What each notebook of this book was last executed with, written by "
         "`python -m kdhelpers.book run` (do not edit by hand). Numbers in a chapter come from "
-        "the profile shown here; `smoke` runs only prove that the code runs.",
+        "the profile shown here; `smoke` runs only prove that the code runs. Wall time is that "
+        "of the notebook's last execution: runs already in the artifact store are loaded, not "
+        "retrained, so a re-execution can take seconds (each run's own training time is in "
+        "its `metrics.json`).",
         "",
         "| notebook | profile | executed (UTC) | wall time | backend | versions | code revision |",
         "|---|---|---|---|---|---|---|",
