@@ -5,13 +5,18 @@ Layout under the artifact root (``KDHELPERS_ARTIFACTS``, default ``<repo>/artifa
     <run_id>/config.json     the RunConfig, plus its run id
     <run_id>/metrics.json    accuracies, best epoch, wall time, provenance
     <run_id>/history.json    per-epoch losses, accuracies, learning rate, seconds
-    <run_id>/logits.npz      float16 logits on the full training set (``train``) and test set
-    <run_id>/MANIFEST.json   sha256 of the four files above (written last)
+    <run_id>/logits.npz      float16 logits on the test set (``test``); runs written before
+                             training-set logits became lazy also hold ``train`` here
+    <run_id>/train_logits.npz  float16 logits on the source's full training set, written the
+                             first time the run teaches (most runs never do)
+    <run_id>/MANIFEST.json   sha256 of the files above (rewritten when train_logits appears)
     <run_id>/weights.keras   the trained model (git-ignored; optional when reading)
     .partial/<run_id>/       work in progress: epoch backups, history so far
 
 A run directory appears by one ``os.rename`` of its finished partial directory, so a
-kill at any moment leaves a run complete or absent.
+kill at any moment leaves a run complete or absent. ``train_logits.npz`` is added later by
+two renames, file first, manifest second: a kill in between leaves a file the manifest does
+not list, which is ignored (and rewritten the next time it is needed).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .provenance import REPO_ROOT
 
 ARTIFACTS_ENV = "KDHELPERS_ARTIFACTS"
 COMMITTED_FILES = ("config.json", "metrics.json", "history.json", "logits.npz")
+TRAIN_LOGITS = "train_logits.npz"
 MANIFEST = "MANIFEST.json"
 WEIGHTS = "weights.keras"
 
@@ -39,6 +45,10 @@ class CorruptRunError(RuntimeError):
 
 class MissingRunError(LookupError):
     """A referenced run (e.g. a teacher) has no finished artifacts."""
+
+
+class MissingLogitsError(LookupError):
+    """A finished run has no stored logits for the requested split (yet)."""
 
 
 def default_root() -> Path:
@@ -68,11 +78,20 @@ class Run:
         return self.config.run_id
 
     def logits(self, split: str) -> np.ndarray:
-        """float32 logits for ``"train"`` (the source's full training set) or ``"test"``."""
+        """float32 logits for ``"train"`` (the source's full training set) or ``"test"``.
+
+        ``MissingLogitsError`` if the run has not stored training-set logits yet (see
+        :meth:`Store.add_train_logits`).
+        """
+        if split not in ("train", "test"):
+            raise ValueError(f"split={split!r} is not allowed; expected 'train' or 'test'")
         with np.load(self.path / "logits.npz") as archive:
-            if split not in archive.files:
-                raise ValueError(f"split={split!r} is not allowed; expected one of {archive.files}")
-            return archive[split].astype("float32")
+            if split in archive.files:
+                return archive[split].astype("float32")
+        if TRAIN_LOGITS in _read_manifest(self.path):  # verified by Store.load
+            with np.load(self.path / TRAIN_LOGITS) as archive:
+                return archive["train"].astype("float32")
+        raise MissingLogitsError(f"run {self.run_id} has no training-set logits stored yet")
 
     def load_model(self):
         import keras
@@ -110,8 +129,9 @@ class Store:
             raise CorruptRunError(f"run directory {path} has no {MANIFEST}: it is incomplete; "
                                   f"inspect it, then delete it to re-run")
         try:
-            manifest = json.loads(manifest_path.read_text())
-            for name in COMMITTED_FILES:
+            manifest = _read_manifest(path)
+            optional = (TRAIN_LOGITS,) if TRAIN_LOGITS in manifest else ()
+            for name in COMMITTED_FILES + optional:
                 if not (path / name).is_file():
                     raise CorruptRunError(f"run directory {path} lacks {name}")
                 if _sha256_file(path / name) != manifest[name]:
@@ -132,3 +152,19 @@ class Store:
         final = self.path(run_id)
         os.rename(partial, final)  # atomic on one file system; fails if final exists
         return final
+
+    def add_train_logits(self, run: Run, logits: np.ndarray) -> Run:
+        """Store ``run``'s training-set logits (float16) and list them in its manifest."""
+        path = self.path(run.run_id)
+        manifest = _read_manifest(path)
+        with open(path / (TRAIN_LOGITS + ".tmp"), "wb") as handle:  # savez would add ".npz"
+            np.savez_compressed(handle, train=np.asarray(logits).astype("float16"))
+        manifest[TRAIN_LOGITS] = _sha256_file(path / (TRAIN_LOGITS + ".tmp"))
+        write_json(path / (MANIFEST + ".tmp"), manifest)
+        os.replace(path / (TRAIN_LOGITS + ".tmp"), path / TRAIN_LOGITS)
+        os.replace(path / (MANIFEST + ".tmp"), path / MANIFEST)
+        return self.load(run.run_id)
+
+
+def _read_manifest(path: Path) -> dict:
+    return json.loads((path / MANIFEST).read_text())

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from kdhelpers.config import RunConfig
-from kdhelpers.runner import dependency_order, load_dataset, run, run_grid
-from kdhelpers.store import CorruptRunError, MissingRunError, Store
+from kdhelpers.runner import dependency_order, full_training_images, load_dataset, run, run_grid
+from kdhelpers.store import CorruptRunError, MissingLogitsError, MissingRunError, Store
 from kdhelpers.train import NonFiniteLossError, fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,9 @@ def test_artifacts_and_provenance(store):
     assert "commit" in m["code"] and m["machine"]["cpu_count"] >= 1
     assert 0.0 <= m["test_accuracy"] <= 1.0 and m["epochs"] == 2 == len(result.history)
     assert m["best_val_epoch"] in (0, 1) and m["n_val"] == 50 and m["n_train"] == 450
-    assert result.logits("train").shape == (500, 10) and result.logits("test").shape == (250, 10)
+    assert result.logits("test").shape == (250, 10)
+    with pytest.raises(MissingLogitsError, match=TEACHER.run_id):  # stored once it teaches
+        result.logits("train")
     # the recorded test accuracy is the one the stored test logits give
     y_test = load_dataset(TEACHER).y_test
     assert m["test_accuracy"] == pytest.approx(np.mean(result.logits("test").argmax(1) == y_test))
@@ -69,8 +71,47 @@ def test_distilled_student_can_teach(store):
     assert all(r.trained for r in results)
 
 
+def test_training_logits_are_stored_the_first_time_a_run_teaches(store):
+    teacher = run(TEACHER, store)
+    assert not (teacher.path / "train_logits.npz").exists()
+    run(student_of(TEACHER), store)
+    teacher = store.load(TEACHER.run_id)
+    manifest = json.loads((teacher.path / "MANIFEST.json").read_text())
+    assert "train_logits.npz" in manifest
+    images = full_training_images(load_dataset(TEACHER))
+    expected = teacher.load_model().predict(images, verbose=0).astype("float16").astype("float32")
+    np.testing.assert_array_equal(teacher.logits("train"), expected)
+    mtime = (teacher.path / "train_logits.npz").stat().st_mtime_ns
+    run(student_of(TEACHER, seed=5), store)  # a second student reuses them
+    assert (teacher.path / "train_logits.npz").stat().st_mtime_ns == mtime
+
+
+def test_unlisted_training_logits_from_a_kill_are_ignored_and_rewritten(store):
+    teacher = run(TEACHER, store)
+    (teacher.path / "train_logits.npz").write_bytes(b"half-written")  # killed before manifest
+    assert store.load(TEACHER.run_id)  # still a valid run
+    run(student_of(TEACHER), store)
+    assert store.load(TEACHER.run_id).logits("train").shape == (500, 10)
+
+
+def test_damaged_training_logits_are_reported(store):
+    run_grid([TEACHER, student_of(TEACHER)], store, progress=False)
+    path = store.path(TEACHER.run_id)
+    (path / "train_logits.npz").write_bytes(b"damaged")
+    with pytest.raises(CorruptRunError, match="train_logits.npz"):
+        store.load(TEACHER.run_id)
+
+
+def test_teacher_without_logits_or_weights_is_a_clear_error(store):
+    teacher = run(TEACHER, store)
+    (teacher.path / "weights.keras").unlink()
+    with pytest.raises(MissingRunError, match="never taught.*weights.keras"):
+        run(student_of(TEACHER), store)
+
+
 def test_logit_cache_equals_teacher_on_the_fly(store, tmp_path):
-    teacher_run = run(TEACHER, store)
+    run_grid([TEACHER, student_of(TEACHER)], store, progress=False)  # teacher stores logits
+    teacher_run = store.load(TEACHER.run_id)
     config = student_of(TEACHER, val_fraction=0.0)
     dataset = load_dataset(config)
     cached, _ = fit(config, dataset, work_dir=tmp_path / "cached",
