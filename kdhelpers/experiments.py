@@ -121,28 +121,43 @@ def exp6(s: dict) -> dict:
 
 
 def exp7(s: dict) -> dict:
-    """Beyond logits on the CIFAR pair: every method over the same seeds and protocol."""
+    """Beyond logits, step 1: the teacher and the seed-0 runs that pick each feature-loss
+    weight on validation (attention transfer alone, FitNets hint alone)."""
     teacher = cifar_teacher(s)
-    kd = dict(alpha=s["alpha"], temperature=s["temperature"])
-
-    def seeds(**fields):
-        return [cifar_student(s, k, **fields) for k in s["seeds"]]
-
-    with_teacher = {"teacher": teacher, **kd}
+    first = cifar_student(s, s["seeds"][0], teacher, s["alpha"], s["temperature"])
     return {
         "teacher": teacher,
-        "methods": {
-            "no KD": seeds(),
-            "logit KD": seeds(**with_teacher),
-            "FitNets hint": [c.replace(alpha=0.0, temperature=1.0, feature="hint",
-                                       feature_weight=s["hint_weight"])
-                             for c in seeds(**with_teacher)],
-            "attention transfer": [c.replace(alpha=0.0, temperature=1.0, feature="at",
-                                             feature_weight=s["at_weight"])
-                                   for c in seeds(**with_teacher)],
-            "logit KD + attention transfer": [c.replace(feature="at", feature_weight=s["at_weight"])
-                                              for c in seeds(**with_teacher)],
-            "virtual teacher (Tf-KD)": [c.replace(virtual_teacher=s["correct_prob"], **kd)
-                                        for c in seeds()],
+        "tuning": {
+            "attention transfer": {w: _attention_transfer(first, w) for w in s["at_weights"]},
+            "FitNets hint": {w: _hint(first, w) for w in s["hint_weights"]},
         },
     }
+
+
+def exp7_methods(s: dict, at_weight: float, hint_weight: float) -> dict:
+    """Beyond logits, step 2: every method over the same seeds and protocol, with the picked
+    weights (logit KD + attention transfer reuses the weight picked for attention transfer)."""
+    teacher = cifar_teacher(s)
+    kd = dict(alpha=s["alpha"], temperature=s["temperature"])
+    plain = [cifar_student(s, k) for k in s["seeds"]]
+    logit_kd = [cifar_student(s, k, teacher, **kd) for k in s["seeds"]]
+    return {
+        "no KD": plain,
+        "logit KD": logit_kd,
+        "FitNets hint": [_hint(c, hint_weight) for c in logit_kd],
+        "attention transfer": [_attention_transfer(c, at_weight) for c in logit_kd],
+        "logit KD + attention transfer": [c.replace(feature="at", feature_weight=at_weight)
+                                          for c in logit_kd],
+        "virtual teacher (Tf-KD)": [c.replace(virtual_teacher=s["correct_prob"], **kd)
+                                    for c in plain],
+    }
+
+
+def _attention_transfer(kd_config: RunConfig, weight: float) -> RunConfig:
+    """Attention transfer alone: the teacher's feature maps, no logit term."""
+    return kd_config.replace(alpha=0.0, temperature=1.0, feature="at", feature_weight=weight)
+
+
+def _hint(kd_config: RunConfig, weight: float) -> RunConfig:
+    """FitNets hint alone (trained jointly with the label loss), no logit term."""
+    return kd_config.replace(alpha=0.0, temperature=1.0, feature="hint", feature_weight=weight)

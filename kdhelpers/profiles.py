@@ -82,11 +82,12 @@ _EXPERIMENT = {
                   alpha=0.5, temperature=4.0),
     },
     "exp7": {
-        "smoke": {}, "cpu": {}, "full": {},
-        # Loss weights are first guesses, not tuned: attention-transfer terms are O(0.1-1)
-        # per layer pair and the hint MSE is O(1) at initialisation.
-        "*": dict(alpha=0.5, temperature=4.0, at_weight=10.0, hint_weight=1.0,
-                  correct_prob=0.9),
+        # Feature-loss weights are picked on validation (seed 0) from these candidates; the
+        # smoke profile has one candidate each, so it trains no extra runs.
+        "smoke": dict(at_weights=[10.0], hint_weights=[1.0]),
+        "cpu": dict(at_weights=[1.0, 10.0, 100.0], hint_weights=[0.1, 1.0, 10.0]),
+        "full": dict(at_weights=[1.0, 10.0, 100.0], hint_weights=[0.1, 1.0, 10.0]),
+        "*": dict(alpha=0.5, temperature=4.0, correct_prob=0.9),
     },
 }
 

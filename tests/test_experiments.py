@@ -1,0 +1,67 @@
+"""The run lists behind each chapter: fair baselines, seeds, and model selection on validation."""
+
+import pytest
+
+from kdhelpers import experiments, profiles
+
+# What may differ between a KD run and the no-KD run it is compared with.
+KD_FIELDS = {"teacher", "alpha", "temperature", "seed", "feature", "feature_weight",
+             "virtual_teacher"}
+
+
+def protocol(config):
+    return {k: v for k, v in config.to_dict().items() if k not in KD_FIELDS}
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+@pytest.mark.parametrize("name", ["exp2", "exp4", "exp5"])
+def test_grid_cells_share_the_baseline_protocol(profile, name):
+    runs = getattr(experiments, name)(profiles.resolve(name, profile))
+    baseline = protocol(runs["baseline"][0])
+    assert all(protocol(c) == baseline for c in runs["baseline"] + list(runs["grid"].values()))
+    assert [c.seed for c in runs["baseline"]] == profiles.resolve(name, profile)["seeds"]
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_exp3_compares_kd_and_no_kd_on_the_same_data_and_seeds(profile):
+    runs = experiments.exp3(profiles.resolve("exp3", profile))
+    for fraction, plain in runs["no_kd"].items():
+        kd = runs["kd"][fraction]
+        assert [protocol(c) for c in kd] == [protocol(c) for c in plain]
+        assert [c.seed for c in kd] == [c.seed for c in plain] and len(plain) >= 2
+        assert all(c.fraction == fraction for c in plain)
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_exp7_methods_share_one_protocol_and_seeds(profile):
+    s = profiles.resolve("exp7", profile)
+    methods = experiments.exp7_methods(s, at_weight=10.0, hint_weight=1.0)
+    reference = protocol(methods["no KD"][0])
+    for name, configs in methods.items():
+        assert [c.seed for c in configs] == s["seeds"], name
+        assert all(protocol(c) == reference for c in configs), name
+    assert {c.feature for c in methods["attention transfer"]} == {"at"}
+    assert {c.alpha for c in methods["attention transfer"]} == {0.0}
+    assert {c.alpha for c in methods["logit KD + attention transfer"]} == {s["alpha"]}
+    assert {c.teacher for c in methods["virtual teacher (Tf-KD)"]} == {None}
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_exp7_weights_are_tuned_at_seed_0_and_the_pick_is_reused(profile):
+    s = profiles.resolve("exp7", profile)
+    runs = experiments.exp7(s)
+    assert list(runs["tuning"]["attention transfer"]) == s["at_weights"]
+    assert list(runs["tuning"]["FitNets hint"]) == s["hint_weights"]
+    for at_weight in s["at_weights"]:
+        for hint_weight in s["hint_weights"]:
+            methods = experiments.exp7_methods(s, at_weight, hint_weight)
+            # the picked weight's seed-0 run is the tuning run itself: no retraining
+            assert methods["attention transfer"][0] == runs["tuning"]["attention transfer"][at_weight]
+            assert methods["FitNets hint"][0] == runs["tuning"]["FitNets hint"][hint_weight]
+    tuning = [c for grid in runs["tuning"].values() for c in grid.values()]
+    assert {c.seed for c in tuning} == {s["seeds"][0]}
+
+
+def test_smoke_tuning_adds_no_runs():
+    s = profiles.resolve("exp7", "smoke")
+    assert len(s["at_weights"]) == len(s["hint_weights"]) == 1
