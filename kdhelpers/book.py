@@ -2,6 +2,7 @@
 
     python -m kdhelpers.book run --profile cpu              # every chapter, then the summary
     python -m kdhelpers.book run --profile cpu --only exp2  # one chapter (and the summary)
+    python -m kdhelpers.book run --profile smoke --only exp7 --no-summary  # leave the summary
 
 Notebooks are executed in place (``book/<name>.ipynb``); runs already in the artifact store
 are loaded, not retrained. ``book/status.md`` (the book's status page) is rewritten after
@@ -35,14 +36,13 @@ STATUS_JSON = BOOK_DIR / "status.json"
 STATUS_MD = BOOK_DIR / "status.md"
 
 
-def selected(only: list[str] | None) -> list[str]:
-    if not only:
-        return list(NOTEBOOKS)
-    for key in only:
+def selected(only: list[str] | None, summary: bool = True) -> list[str]:
+    """Notebooks to execute, in book order; the summary last unless ``summary`` is False."""
+    for key in only or []:
         if key not in NOTEBOOKS:
             raise ValueError(f"--only {key!r} is not a notebook; choose from {list(NOTEBOOKS)}")
-    keys = [k for k in NOTEBOOKS if k in only]
-    return keys if keys[-1] == "summary" else keys + ["summary"]
+    keys = [k for k in NOTEBOOKS if k != "summary" and (not only or k in only)]
+    return keys + ["summary"] if summary or (only and "summary" in only) else keys
 
 
 def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
@@ -96,11 +96,14 @@ def main(argv=None) -> int:
     run_parser = sub.add_parser("run", help="execute notebooks with papermill")
     run_parser.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
     run_parser.add_argument("--only", nargs="+", metavar="NOTEBOOK",
-                            help=f"some of {list(NOTEBOOKS)}; the summary always follows")
+                            help=f"some of {list(NOTEBOOKS)}; the summary follows")
+    run_parser.add_argument("--no-summary", action="store_true",
+                            help="do not re-execute the summary (e.g. a smoke check of one "
+                                 "chapter while the summary shows cpu results)")
     args = parser.parse_args(argv)
     profile = profiles.active_profile(args.profile)
     try:
-        keys = selected(args.only)
+        keys = selected(args.only, summary=not args.no_summary)
     except ValueError as error:
         parser.error(str(error))
     records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
