@@ -62,7 +62,30 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
             "cpu_count": record["machine"]["cpu_count"]}
 
 
-def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD):
+def training_time(store_root: Path) -> dict:
+    """Runs and summed training seconds per model, over finished runs on the full data sets.
+
+    This is the compute behind the non-smoke results (a profile is not part of a run, but
+    only ``cpu`` and ``full`` train on the full data; the bundled sample is ``smoke``).
+    Prediction and evaluation time are not included.
+    """
+    totals: dict = {}
+    for config_path in sorted(Path(store_root).glob("*/config.json")):
+        config = json.loads(config_path.read_text())["config"]
+        metrics_path = config_path.with_name("metrics.json")
+        if config.get("data") != "full" or not metrics_path.is_file():
+            continue
+        seconds = json.loads(metrics_path.read_text()).get("train_seconds") or 0.0
+        row = totals.setdefault(config["model"], {"runs": 0, "train_seconds": 0.0})
+        row["runs"] += 1
+        row["train_seconds"] += seconds
+    return totals
+
+
+def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
+                 store_root: Path | None = None):
+    from .store import default_root
+
     status_json.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
     lines = [
         "# Status",
@@ -87,6 +110,18 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         lines.append(f"| {r['notebook']} | {r['profile']} | {r['executed']} | "
                      f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
                      f"{r['machine']} | {versions} | `{commit}` |")
+    totals = training_time(store_root or default_root())
+    if totals:
+        hours = sum(r["train_seconds"] for r in totals.values()) / 3600
+        lines += ["", "## Compute behind the results", "",
+                  f"Summed training time (the `train_seconds` of each run's `metrics.json`) of "
+                  f"every finished run on the full data sets in the artifact store: "
+                  f"**{hours:.1f} h** over {sum(r['runs'] for r in totals.values())} runs. "
+                  f"It counts the machine each run trained on (2 CPU cores for the `cpu` "
+                  f"profile) and leaves out prediction, evaluation and notebook overhead.", "",
+                  "| model | runs | training time |", "|---|---|---|"]
+        lines += [f"| {model} | {r['runs']} | {r['train_seconds'] / 60:.0f} min |"
+                  for model, r in sorted(totals.items())]
     status_md.write_text("\n".join(lines) + "\n")
 
 

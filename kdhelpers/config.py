@@ -32,7 +32,8 @@ class RunConfig:
     from ``KDHELPERS_DATA`` or Keras) or ``"sample"`` (the bundled sample). ``val_fraction``
     of the training set is held out for model selection; ``fraction`` of the rest trains.
     ``feature`` ("at": attention transfer, "hint": FitNets) adds a feature loss weighted by
-    ``feature_weight`` (needs the teacher run's weights: the teacher runs on the fly);
+    ``feature_weight`` (needs the teacher run's weights: its feature targets are predicted
+    once per run);
     ``virtual_teacher`` > 0 distils from Tf-KD's hand-made teacher with that probability on
     the true class (no teacher run). ``precision="mixed_bfloat16"`` computes in bfloat16 with
     float32 weights (about 2× faster on CPUs with AMX/AVX-512-BF16). The profile (smoke/cpu/full) is not a field: it only chooses these values, so equal

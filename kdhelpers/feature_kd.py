@@ -47,13 +47,23 @@ def attention_transfer_loss(student_features, teacher_features, p: float = 2.0):
     if len(student_features) != len(teacher_features) or not student_features:
         raise ValueError(f"need equally many student and teacher feature maps (at least one), "
                          f"got {len(student_features)} and {len(teacher_features)}")
-    total = 0.0
     for index, (s, t) in enumerate(zip(student_features, teacher_features)):
         if tuple(s.shape[1:3]) != tuple(t.shape[1:3]):
             raise ValueError(f"pair {index}: student spatial size {tuple(s.shape[1:3])} differs "
                              f"from teacher's {tuple(t.shape[1:3])}")
-        diff = attention_map(s, p) - attention_map(t, p)
-        total = total + ops.mean(ops.norm(diff, axis=-1))
+    return attention_distance(student_features, [attention_map(t, p) for t in teacher_features], p)
+
+
+def attention_distance(student_features, teacher_maps, p: float = 2.0):
+    """:func:`attention_transfer_loss` against precomputed teacher attention maps (B, H·W)."""
+    total = 0.0
+    for index, (s, t) in enumerate(zip(student_features, teacher_maps)):
+        s_map = attention_map(s, p)
+        s_size = s.shape[1] * s.shape[2] if None not in s.shape[1:3] else None
+        if None not in (s_size, t.shape[-1]) and s_size != t.shape[-1]:
+            raise ValueError(f"pair {index}: student attention map has {s_size} positions, "
+                             f"the teacher's {t.shape[-1]}")
+        total = total + ops.mean(ops.norm(s_map - ops.cast(t, s_map.dtype), axis=-1))
     return total
 
 
@@ -133,12 +143,18 @@ def feature_extractor(model: keras.Model, layer_names) -> keras.Model:
 
 
 class FeatureDistillationModel(keras.Model):
-    """Train ``student`` with CE, optional logit KD, and a feature loss on the fly.
+    """Train ``student`` with CE, optional logit KD, and a feature loss.
 
     ``loss = (1-α)·CE + α·T²·KL(teacher ‖ student) + β·feature_loss``, with ``feature="at"``
     (attention transfer over the layer pairs) or ``"hint"`` (FitNets, one pair, through a
-    learned :class:`HintAdapter`). α = 0 gives the feature loss alone. Feature losses need
-    the teacher's feature maps at every step, so the teacher runs on the fly: no logit cache.
+    learned :class:`HintAdapter`). α = 0 gives the feature loss alone.
+
+    The teacher's targets come either from the teacher run on the fly, or, when training
+    inputs are the dict that :meth:`teacher_targets` returns (plus ``"images"``), from that
+    dict: computed once per run instead of once per epoch, which is exact when the images
+    are not augmented (the students here are not) and the teacher is frozen in inference
+    mode. Evaluation on plain image arrays is scored with the label loss only (the teacher
+    is not run), as in :class:`~kdhelpers.distill.DistillationModel`.
     """
 
     def __init__(self, student, teacher, *, student_layers, teacher_layers, feature="at",
@@ -164,16 +180,44 @@ class FeatureDistillationModel(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False):
-        return self.student(inputs, training=training)
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
+        return self.student(images, training=training)
+
+    def teacher_targets(self, images, batch_size: int = 512) -> dict:
+        """The teacher's logits and feature targets for ``images``, as NumPy arrays:
+        attention maps (B, H·W) for ``"at"``, the raw feature map for ``"hint"``."""
+        targets = {"teacher_logits": [], **{f"teacher_target_{i}": [] for i in
+                                            range(len(self.teacher_features.outputs) - 1)}}
+        for start in range(0, len(images), batch_size):
+            t_logits, *t_maps = self.teacher_features(images[start:start + batch_size],
+                                                      training=False)
+            if self.feature == "at":
+                t_maps = [attention_map(t) for t in t_maps]
+            for key, value in zip(targets, [t_logits, *t_maps]):
+                targets[key].append(ops.convert_to_numpy(value).astype("float32"))
+        return {key: np.concatenate(parts) for key, parts in targets.items()}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         from .distill import kd_loss
 
-        s_logits, *s_maps = self.student_features(x, training=training)
-        t_logits, *t_maps = self.teacher_features(x, training=False)
+        images = x["images"] if isinstance(x, dict) else x
+        s_logits, *s_maps = self.student_features(images, training=training)
+        if isinstance(x, dict):  # precomputed teacher targets
+            t_logits = x["teacher_logits"]
+            t_maps = [x[f"teacher_target_{i}"] for i in range(len(s_maps))]
+        elif training:
+            t_logits, *t_maps = self.teacher_features(images, training=False)
+            if self.feature == "at":
+                t_maps = [attention_map(t) for t in t_maps]
+        else:  # evaluation on plain images: label loss only
+            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y, s_logits,
+                                                                         from_logits=True))
+            for extra in self.student.losses:
+                loss = loss + ops.cast(extra, loss.dtype)
+            return loss
         loss = kd_loss(y, s_logits, t_logits, alpha=self.alpha, temperature=self.temperature)
         if self.feature == "at":
-            loss = loss + self.beta * attention_transfer_loss(s_maps, t_maps)
+            loss = loss + self.beta * attention_distance(s_maps, t_maps)
         else:
             loss = loss + self.beta * hint_loss(self.adapter(s_maps[0]), t_maps[0])
         for extra in self.student.losses:

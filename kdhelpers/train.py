@@ -159,7 +159,10 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
     finally:  # the policy is global: only this run's layers take it
         keras.mixed_precision.set_global_policy(previous_policy)
     x_train = dataset.x_train
-    if teacher_train_logits is not None:
+    if config.feature != "none":
+        # once per run, not once per epoch: see FeatureDistillationModel
+        x_train = {"images": dataset.x_train, **model.teacher_targets(dataset.x_train)}
+    elif teacher_train_logits is not None:
         x_train = {"images": dataset.x_train,
                    "teacher_logits": np.asarray(teacher_train_logits, dtype="float32")}
     callbacks = [

@@ -19,6 +19,9 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     nb = nbformat.read(ROOT / "book" / name, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "google.colab" in code[0].source
+    # Colab installs from the repository the book's launch buttons point at
+    url = re.search(r"^  url: (\S+)$", (ROOT / "_config.yml").read_text(), re.M).group(1)
+    assert f"kdhelpers @ git+{url}.git" in code[0].source
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
@@ -75,8 +78,14 @@ def test_status_page_lists_every_notebook(tmp_path):
     record = {"notebook": "exp1_mnist.ipynb", "profile": "smoke", "executed": "2026-01-01T00:00:00",
               "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
-    book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md")
+    for name, data, seconds in [("a", "full", 3600.0), ("b", "full", 1800.0), ("c", "sample", 9.0)]:
+        (tmp_path / "store" / name).mkdir(parents=True)
+        (tmp_path / "store" / name / "config.json").write_text(
+            json.dumps({"config": {"model": "conv2", "data": data}}))
+        (tmp_path / "store" / name / "metrics.json").write_text(json.dumps({"train_seconds": seconds}))
+    book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
+    assert "**1.5 h** over 2 runs" in text and "| conv2 | 2 | 90 min |" in text
     assert "| exp1_mnist.ipynb | smoke |" in text and "summary.ipynb | not executed" in text
     assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
 

@@ -3,8 +3,8 @@ import pytest
 from keras import ops
 
 from kdhelpers.distill import kd_loss
-from kdhelpers.feature_kd import (HintAdapter, attention_map, attention_transfer_loss, hint_loss,
-                                  virtual_teacher_logits)
+from kdhelpers.feature_kd import (HintAdapter, attention_distance, attention_map,
+                                  attention_transfer_loss, hint_loss, virtual_teacher_logits)
 
 
 def np_attention(f, p=2.0):
@@ -50,6 +50,8 @@ def test_attention_transfer_bad_input(maps):
         attention_transfer_loss([s1], [s2])
     with pytest.raises(ValueError, match="equally many"):
         attention_transfer_loss([s1, s2], [t1])
+    with pytest.raises(ValueError, match="64 positions, the teacher's 16"):
+        attention_distance([s1], [attention_map(s2)])
     with pytest.raises(ValueError, match="p=0"):
         attention_map(s1, 0)
     with pytest.raises(ValueError, match="shape"):
@@ -143,3 +145,35 @@ def test_feature_distillation_bad_layers():
     with pytest.raises(ValueError, match="one layer pair"):
         FeatureDistillationModel(student, teacher, student_layers=["block1_conv2", "block2_conv2"],
                                  teacher_layers=["stem_conv", "stem_conv"], feature="hint")
+
+
+@pytest.mark.parametrize("feature, s_layers, t_layers", [
+    ("at", ["block1_conv2", "block2_conv2"], ["stage1_block2_out", "stage2_block2_out"]),
+    ("hint", ["block2_conv2"], ["stage2_block2_out"]),
+])
+def test_precomputed_teacher_targets_give_the_on_the_fly_loss(feature, s_layers, t_layers):
+    """Targets computed once per run (what fit() does) equal the teacher run on every step."""
+    import keras
+
+    from kdhelpers.feature_kd import FeatureDistillationModel
+
+    keras.utils.set_random_seed(0)
+    student, teacher = _pair()
+    for layer in student.layers:  # dropout would make two training-mode calls differ
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    model = FeatureDistillationModel(student, teacher, student_layers=s_layers,
+                                     teacher_layers=t_layers, feature=feature, beta=10.0,
+                                     alpha=0.5, temperature=4.0)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 32, 32, 3), dtype="float32"), rng.integers(0, 10, 8)
+    targets = model.teacher_targets(x, batch_size=3)  # batching must not matter
+    assert targets["teacher_logits"].shape == (8, 10)
+    if feature == "at":
+        assert [targets[f"teacher_target_{i}"].shape for i in range(2)] == [(8, 1024), (8, 256)]
+    on_the_fly = val(model.compute_loss(x, y, training=True))
+    cached = val(model.compute_loss({"images": x, **targets}, y, training=True))
+    assert cached == pytest.approx(on_the_fly, rel=1e-4)
+    label_only = val(model.compute_loss(x, y, training=False))  # evaluation: no teacher
+    ce = val(ops.mean(keras.losses.sparse_categorical_crossentropy(y, student(x), from_logits=True)))
+    assert label_only == pytest.approx(ce, rel=1e-5)
