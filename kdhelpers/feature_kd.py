@@ -139,7 +139,9 @@ def feature_extractor(model: keras.Model, layer_names) -> keras.Model:
     except ValueError as error:
         names = [layer.name for layer in model.layers]
         raise ValueError(f"{error}; layers of {model.name!r}: {names}") from error
-    return keras.Model(model.inputs, [model.outputs[0], *outputs], name=f"{model.name}_features")
+    # one input tensor, not a one-element list: calling with a plain tensor then matches
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, [model.outputs[0], *outputs], name=f"{model.name}_features")
 
 
 class FeatureDistillationModel(keras.Model):
