@@ -141,13 +141,15 @@ def main(argv=None) -> int:
         keys = selected(args.only, summary=not args.no_summary)
     except ValueError as error:
         parser.error(str(error))
-    records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     for key in keys:
         print(f"[{profile}] executing {NOTEBOOKS[key]} ...", flush=True)
-        records[key] = execute(key, profile)
+        record = execute(key, profile)
+        # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
+        records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
+        records[key] = record
         write_status(records)
-        print(f"[{profile}] {NOTEBOOKS[key]} done in {records[key]['wall_seconds']:.0f} s", flush=True)
+        print(f"[{profile}] {NOTEBOOKS[key]} done in {record['wall_seconds']:.0f} s", flush=True)
     return 0
 
 

@@ -311,3 +311,21 @@ def test_mixed_precision_run_is_its_own_run_and_leaves_policy_alone(store):
     assert keras.mixed_precision.global_policy().name == "float32"
     with pytest.raises(ValueError, match="precision='float16'"):
         config.replace(precision="float16")
+
+
+def test_grid_study_picks_on_validation_and_reuses_the_cell(store):
+    from kdhelpers import report
+    from kdhelpers.study import run_grid_study
+
+    base = RunConfig("mnist_student", epochs=1, data="sample")
+    runs = {"baseline": [base.replace(seed=k) for k in (0, 1)],
+            "grid": {(a, 4.0): base.replace(teacher=TEACHER.run_id, alpha=a, temperature=4.0)
+                     for a in (0.3, 0.9)}}
+    run(TEACHER, store)
+    study = run_grid_study(runs, [0, 1], store)
+    by_val = {k: report.accuracy(r, split="val") for k, r in study.grid.items()}
+    assert by_val[study.best] == max(by_val.values())
+    assert study.best_runs[0].run_id == study.grid[study.best].run_id
+    assert [r.config.seed for r in study.best_runs] == [0, 1]
+    assert study.stats["baseline"]["n"] == 2 == study.stats["best"]["n"]
+    assert set(study.cells()) == set(runs["grid"])
