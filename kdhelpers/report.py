@@ -94,3 +94,16 @@ def markdown_table(headers, rows):
 def claim(text: str, paper: str, ours: str, verdict_text: str) -> dict:
     """One row of the reproduction summary."""
     return {"claim": text, "paper": paper, "ours": ours, "verdict": verdict_text}
+
+
+def glue(**values) -> None:
+    """Expose results to the chapter's prose through myst-nb, so the discussion quotes the
+    executed numbers instead of hand-copied ones: numbers as ``{glue:text}`name:.2f```,
+    strings (e.g. a verdict) as ``{glue:md}`name```. Without myst-nb (Colab) it does nothing."""
+    try:
+        from IPython.display import Markdown
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    for name, value in values.items():
+        myst_glue(name, Markdown(value) if isinstance(value, str) else value, display=False)

@@ -23,3 +23,15 @@ def test_verdict(better, worse, expected):
 
 def test_fmt():
     assert report.fmt({"mean": 87.314, "sd": 0.4249, "n": 3}) == "87.31 ± 0.42 (n=3)"
+
+
+def test_glue_passes_numbers_raw_and_strings_as_markdown(monkeypatch):
+    import myst_nb
+    from IPython.display import Markdown
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: calls.append((name, value, display)))
+    report.glue(gain=0.25, verdict="holds")
+    assert calls[0] == ("gain", 0.25, False)
+    assert calls[1][0] == "verdict" and isinstance(calls[1][1], Markdown)
+    assert calls[1][1].data == "holds" and calls[1][2] is False
