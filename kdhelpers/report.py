@@ -65,7 +65,14 @@ def results_dir(profile: str, store: Store | None = None) -> Path:
 
 
 def save_results(experiment: str, profile: str, results: dict, store: Store | None = None) -> Path:
-    """Write the numbers a chapter shows, for the reproduction summary."""
+    """Write the numbers a chapter shows, for the reproduction summary.
+
+    Each claim is also glued for the chapter's prose: ``{glue:md}`exp2_claim0_verdict```,
+    ``..._ours`` and ``..._paper`` (see :func:`glue`).
+    """
+    for index, item in enumerate(results.get("claims", [])):
+        glue(**{f"{experiment}_claim{index}_{field}": item[field]
+                for field in ("ours", "paper", "verdict")})
     path = results_dir(profile, store) / f"{experiment}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"experiment": experiment, "profile": profile, "results": results,

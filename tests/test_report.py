@@ -35,3 +35,16 @@ def test_glue_passes_numbers_raw_and_strings_as_markdown(monkeypatch):
     assert calls[0] == ("gain", 0.25, False)
     assert calls[1][0] == "verdict" and isinstance(calls[1][1], Markdown)
     assert calls[1][1].data == "holds" and calls[1][2] is False
+
+
+def test_saved_claims_are_glued_for_the_prose(monkeypatch, tmp_path):
+    import myst_nb
+
+    from kdhelpers.store import Store
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value.data}))
+    claims = [report.claim("a", "1 vs 2", "3 vs 4", "holds"), report.claim("b", "-", "5", "inconclusive")]
+    report.save_results("exp9", "smoke", {"claims": claims}, Store(tmp_path))
+    assert glued["exp9_claim0_ours"] == "3 vs 4" and glued["exp9_claim1_verdict"] == "inconclusive"
+    assert len(glued) == 6
