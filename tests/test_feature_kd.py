@@ -108,21 +108,28 @@ def _pair():
     return build_model("cifar_student"), build_model("resnet18", width=0.25)
 
 
-@pytest.mark.parametrize("feature, s_layers, t_layers", [
+FEATURE_PAIRS = pytest.mark.parametrize("feature, s_layers, t_layers", [
     ("at", ["block1_conv2", "block2_conv2"], ["stage1_block2_out", "stage2_block2_out"]),
     ("hint", ["block2_conv2"], ["stage2_block2_out"]),
 ])
+
+
+def _feature_model(student, teacher, feature, s_layers, t_layers):
+    from kdhelpers.feature_kd import FeatureDistillationModel
+
+    return FeatureDistillationModel(student, teacher, student_layers=s_layers,
+                                    teacher_layers=t_layers, feature=feature, beta=10.0,
+                                    alpha=0.5, temperature=4.0)
+
+
+@FEATURE_PAIRS
 def test_feature_distillation_trains_student_and_adapter_only(feature, s_layers, t_layers):
     import keras
-
-    from kdhelpers.feature_kd import FeatureDistillationModel
 
     keras.utils.set_random_seed(0)
     student, teacher = _pair()
     teacher_before = [w.copy() for w in teacher.get_weights()]
-    model = FeatureDistillationModel(student, teacher, student_layers=s_layers,
-                                     teacher_layers=t_layers, feature=feature, beta=10.0,
-                                     alpha=0.5, temperature=4.0)
+    model = _feature_model(student, teacher, feature, s_layers, t_layers)
     model.compile(optimizer="adam", metrics=["sparse_categorical_accuracy"])
     rng = np.random.default_rng(0)
     x, y = rng.random((16, 32, 32, 3), dtype="float32"), rng.integers(0, 10, 16)
@@ -147,24 +154,17 @@ def test_feature_distillation_bad_layers():
                                  teacher_layers=["stem_conv", "stem_conv"], feature="hint")
 
 
-@pytest.mark.parametrize("feature, s_layers, t_layers", [
-    ("at", ["block1_conv2", "block2_conv2"], ["stage1_block2_out", "stage2_block2_out"]),
-    ("hint", ["block2_conv2"], ["stage2_block2_out"]),
-])
+@FEATURE_PAIRS
 def test_precomputed_teacher_targets_give_the_on_the_fly_loss(feature, s_layers, t_layers):
     """Targets computed once per run (what fit() does) equal the teacher run on every step."""
     import keras
-
-    from kdhelpers.feature_kd import FeatureDistillationModel
 
     keras.utils.set_random_seed(0)
     student, teacher = _pair()
     for layer in student.layers:  # dropout would make two training-mode calls differ
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = 0.0
-    model = FeatureDistillationModel(student, teacher, student_layers=s_layers,
-                                     teacher_layers=t_layers, feature=feature, beta=10.0,
-                                     alpha=0.5, temperature=4.0)
+    model = _feature_model(student, teacher, feature, s_layers, t_layers)
     rng = np.random.default_rng(1)
     x, y = rng.random((8, 32, 32, 3), dtype="float32"), rng.integers(0, 10, 8)
     targets = model.teacher_targets(x, batch_size=3)  # batching must not matter
