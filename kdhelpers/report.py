@@ -114,3 +114,12 @@ def glue(**values) -> None:
         return
     for name, value in values.items():
         myst_glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
+
+
+def describe_teacher(run) -> str:
+    """One line naming a teacher run: model, width, epochs, test accuracy and run id (the
+    `cpu` profile's teacher is not the paper's, so every page that uses it says which)."""
+    c = run.config
+    width = f" ×{c.width:g}" if c.width != 1.0 else ""
+    return (f"teacher: {c.model}{width}, {c.epochs} epochs, {accuracy(run):.2f} % test "
+            f"(run {run.run_id})")

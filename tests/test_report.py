@@ -48,3 +48,14 @@ def test_saved_claims_are_glued_for_the_prose(monkeypatch, tmp_path):
     report.save_results("exp9", "smoke", {"claims": claims}, Store(tmp_path))
     assert glued["exp9_claim0_ours"] == "3 vs 4" and glued["exp9_claim1_verdict"] == "inconclusive"
     assert len(glued) == 6
+
+
+def test_describe_teacher_names_width_epochs_and_accuracy():
+    from types import SimpleNamespace
+
+    from kdhelpers.config import RunConfig
+
+    config = RunConfig("resnet18", width=0.5, epochs=12, data="sample")
+    run = SimpleNamespace(config=config, run_id=config.run_id, metrics={"test_accuracy": 0.8513})
+    line = report.describe_teacher(run)
+    assert line == f"teacher: resnet18 ×0.5, 12 epochs, 85.13 % test (run {config.run_id})"
