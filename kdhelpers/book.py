@@ -62,30 +62,45 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
             "cpu_count": record["machine"]["cpu_count"]}
 
 
-def training_time(store_root: Path) -> dict:
-    """Runs and summed training seconds per model, over finished runs on the full data sets.
-
-    This is the compute behind the non-smoke results (a profile is not part of a run, but
-    only ``cpu`` and ``full`` train on the full data; the bundled sample is ``smoke``).
-    Prediction and evaluation time are not included.
+def training_cost(results_folder: Path) -> dict:
+    """Per chapter, and for the book, the runs behind a profile's results and their summed
+    training seconds (from each chapter's ``runs`` record; shared runs, e.g. the teacher,
+    count once in the totals). Prediction, evaluation and notebook overhead are not included.
     """
-    totals: dict = {}
-    for config_path in sorted(Path(store_root).glob("*/config.json")):
-        config = json.loads(config_path.read_text())["config"]
-        metrics_path = config_path.with_name("metrics.json")
-        if config.get("data") != "full" or not metrics_path.is_file():
-            continue
-        seconds = json.loads(metrics_path.read_text()).get("train_seconds") or 0.0
-        row = totals.setdefault(config["model"], {"runs": 0, "train_seconds": 0.0})
-        row["runs"] += 1
-        row["train_seconds"] += seconds
-    return totals
+    chapters = {}
+    for path in sorted(Path(results_folder).glob("*.json")):
+        runs = json.loads(path.read_text()).get("runs")
+        if runs is not None:
+            chapters[path.stem] = runs
+
+    def total(keys):
+        union = {run_id: sec for key in keys for run_id, sec in chapters[key].items()}
+        return {"runs": len(union), "train_seconds": sum(union.values())}
+    paper_chapters = [k for k in chapters if k != "exp7"]  # exp7 goes beyond the paper
+    return {"chapters": {k: total([k]) for k in chapters}, "paper_chapters": total(paper_chapters),
+            "all": total(list(chapters))}
+
+
+def _hours(row: dict) -> str:
+    return f"{row['train_seconds'] / 3600:.2f} h"
+
+
+def _cost_lines(profile: str, cost: dict) -> list[str]:
+    lines = ["", f"## Compute behind the `{profile}` results", "",
+             "Summed training time (`train_seconds` in each run's `metrics.json`) of the runs "
+             "each chapter used, on the machine each run trained on; prediction, evaluation "
+             "and notebook overhead are left out. Runs shared between chapters (the teacher, "
+             "baselines) count in each chapter but once in the totals.", "",
+             "| chapters | distinct runs | training time |", "|---|---|---|"]
+    lines += [f"| {key} | {row['runs']} | {_hours(row)} |" for key, row in cost["chapters"].items()]
+    lines.append(f"| the paper's chapters (1-6) together | {cost['paper_chapters']['runs']} | "
+                 f"{_hours(cost['paper_chapters'])} |")
+    lines.append(f"| every chapter together | {cost['all']['runs']} | {_hours(cost['all'])} |")
+    return lines
 
 
 def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
                  store_root: Path | None = None):
-    from .store import default_root
-
     status_json.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
     lines = [
         "# Status",
@@ -110,18 +125,13 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         lines.append(f"| {r['notebook']} | {r['profile']} | {r['executed']} | "
                      f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
                      f"{r['machine']} | {versions} | `{commit}` |")
-    totals = training_time(store_root or default_root())
-    if totals:
-        hours = sum(r["train_seconds"] for r in totals.values()) / 3600
-        lines += ["", "## Compute behind the results", "",
-                  f"Summed training time (the `train_seconds` of each run's `metrics.json`) of "
-                  f"every finished run on the full data sets in the artifact store: "
-                  f"**{hours:.1f} h** over {sum(r['runs'] for r in totals.values())} runs. "
-                  f"It counts the machine each run trained on (2 CPU cores for the `cpu` "
-                  f"profile) and leaves out prediction, evaluation and notebook overhead.", "",
-                  "| model | runs | training time |", "|---|---|---|"]
-        lines += [f"| {model} | {r['runs']} | {r['train_seconds'] / 60:.0f} min |"
-                  for model, r in sorted(totals.items())]
+    from .report import results_dir
+
+    for profile in sorted({r["profile"] for r in records.values()} - {"smoke"}):
+        folder = results_dir(profile) if store_root is None else Path(store_root) / "results" / profile
+        cost = training_cost(folder)
+        if cost["chapters"]:
+            lines += _cost_lines(profile, cost)
     status_md.write_text("\n".join(lines) + "\n")
 
 

@@ -65,7 +65,8 @@ def results_dir(profile: str, store: Store | None = None) -> Path:
 
 
 def save_results(experiment: str, profile: str, results: dict, store: Store | None = None) -> Path:
-    """Write the numbers a chapter shows, for the reproduction summary.
+    """Write the numbers a chapter shows, for the reproduction summary, with the id and
+    training seconds of every run the notebook used (see ``runner.used_runs``).
 
     Each claim is also glued for the chapter's prose: ``{glue:md}`exp2_claim0_verdict```,
     ``..._ours`` and ``..._paper`` (see :func:`glue`).
@@ -75,8 +76,11 @@ def save_results(experiment: str, profile: str, results: dict, store: Store | No
                 for field in ("ours", "paper", "verdict")})
     path = results_dir(profile, store) / f"{experiment}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    from .runner import used_runs
+
+    # every run this notebook's process used, with its training time: the chapter's cost
     payload = {"experiment": experiment, "profile": profile, "results": results,
-               **provenance.record()}
+               "runs": used_runs(), **provenance.record()}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)

@@ -77,7 +77,7 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     store = store or Store()
     run_id = config.run_id
     if store.exists(run_id):
-        return store.load(run_id)
+        return _used(store.load(run_id))
     provenance.loaded_code_revision()  # pin the revision before a long training starts
     dataset = load_dataset(config)
     teacher_logits, teacher_model, pairs = teacher_inputs(config, store, dataset)
@@ -94,7 +94,22 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
         raise
     write_artifacts(partial, student, history, dataset, started)
     store.commit(partial, run_id)
-    return store.load(run_id, trained=True)
+    return _used(store.load(run_id, trained=True))
+
+
+# run id -> training seconds of every run this process has returned: what a chapter's
+# results cost to compute (report.save_results records it; the status page sums it)
+_USED_RUNS: dict[str, float] = {}
+
+
+def _used(result: Run) -> Run:
+    _USED_RUNS[result.run_id] = float(result.metrics.get("train_seconds") or 0.0)
+    return result
+
+
+def used_runs() -> dict[str, float]:
+    """``{run id: training seconds}`` of every run :func:`run` returned in this process."""
+    return dict(_USED_RUNS)
 
 
 def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):

@@ -78,14 +78,8 @@ def test_status_page_lists_every_notebook(tmp_path):
     record = {"notebook": "exp1_mnist.ipynb", "profile": "smoke", "executed": "2026-01-01T00:00:00",
               "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
-    for name, data, seconds in [("a", "full", 3600.0), ("b", "full", 1800.0), ("c", "sample", 9.0)]:
-        (tmp_path / "store" / name).mkdir(parents=True)
-        (tmp_path / "store" / name / "config.json").write_text(
-            json.dumps({"config": {"model": "conv2", "data": data}}))
-        (tmp_path / "store" / name / "metrics.json").write_text(json.dumps({"train_seconds": seconds}))
     book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
-    assert "**1.5 h** over 2 runs" in text and "| conv2 | 2 | 90 min |" in text
     assert "| exp1_mnist.ipynb | smoke |" in text and "summary.ipynb | not executed" in text
     assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
 
@@ -105,3 +99,23 @@ def test_profile_overrides_are_checked():
         profiles.resolve("exp3", "smoke", fractionz=[0.5])
     with pytest.raises(ValueError, match=r"unknown keys \['epoch'\]"):
         profiles.resolve("exp3", "smoke", student={"epoch": 7})
+
+
+def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
+    results = tmp_path / "store" / "results" / "cpu"
+    results.mkdir(parents=True)
+    for name, runs in {"exp2": {"teacher": 3600.0, "a": 900.0}, "exp3": {"teacher": 3600.0, "b": 900.0},
+                       "exp7": {"teacher": 3600.0, "c": 1800.0}}.items():
+        (results / f"{name}.json").write_text(json.dumps({"runs": runs}))
+    cost = book.training_cost(results)
+    assert cost["chapters"]["exp2"] == {"runs": 2, "train_seconds": 4500.0}
+    assert cost["paper_chapters"] == {"runs": 3, "train_seconds": 5400.0}  # teacher once
+    assert cost["all"] == {"runs": 4, "train_seconds": 7200.0}
+    record = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu", "executed": "x",
+              "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
+              "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
+    book.write_status({"exp2": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
+    text = (tmp_path / "s.md").read_text()
+    assert "## Compute behind the `cpu` results" in text
+    assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
+    assert "| every chapter together | 4 | 2.00 h |" in text

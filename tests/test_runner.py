@@ -329,3 +329,12 @@ def test_grid_study_picks_on_validation_and_reuses_the_cell(store):
     assert [r.config.seed for r in study.best_runs] == [0, 1]
     assert study.stats["baseline"]["n"] == 2 == study.stats["best"]["n"]
     assert set(study.cells()) == set(runs["grid"])
+
+
+def test_results_record_the_runs_used_and_their_training_time(store):
+    from kdhelpers import report
+
+    result = run(TEACHER, store)
+    path = report.save_results("exp9", "smoke", {"claims": []}, store)
+    runs = json.loads(path.read_text())["runs"]
+    assert runs[TEACHER.run_id] == pytest.approx(result.metrics["train_seconds"])
