@@ -126,10 +126,11 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
                      f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
                      f"{r['machine']} | {versions} | `{commit}` |")
     from .report import results_dir
+    from .store import Store
 
+    store = Store(store_root) if store_root is not None else None
     for profile in sorted({r["profile"] for r in records.values()} - {"smoke"}):
-        folder = results_dir(profile) if store_root is None else Path(store_root) / "results" / profile
-        cost = training_cost(folder)
+        cost = training_cost(results_dir(profile, store))
         if cost["chapters"]:
             lines += _cost_lines(profile, cost)
     status_md.write_text("\n".join(lines) + "\n")

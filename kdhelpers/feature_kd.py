@@ -212,16 +212,15 @@ class FeatureDistillationModel(keras.Model):
             if self.feature == "at":
                 t_maps = [attention_map(t) for t in t_maps]
         else:  # evaluation on plain images: label loss only
+            t_logits = t_maps = None
+        if t_logits is None:
             loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y, s_logits,
                                                                          from_logits=True))
-            for extra in self.student.losses:
-                loss = loss + ops.cast(extra, loss.dtype)
-            return loss
-        loss = kd_loss(y, s_logits, t_logits, alpha=self.alpha, temperature=self.temperature)
-        if self.feature == "at":
-            loss = loss + self.beta * attention_distance(s_maps, t_maps)
         else:
-            loss = loss + self.beta * hint_loss(self.adapter(s_maps[0]), t_maps[0])
+            feature_loss = (attention_distance(s_maps, t_maps) if self.feature == "at"
+                            else hint_loss(self.adapter(s_maps[0]), t_maps[0]))
+            loss = (kd_loss(y, s_logits, t_logits, alpha=self.alpha, temperature=self.temperature)
+                    + self.beta * feature_loss)
         for extra in self.student.losses:
             loss = loss + ops.cast(extra, loss.dtype)
         return loss

@@ -54,12 +54,13 @@ def teacher_logits_for(config: RunConfig, store: Store, dataset: data.Dataset) -
 
 def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
     """Predict ``teacher``'s full training set from its weights once, and store the logits."""
-    if not (teacher.path / WEIGHTS).is_file():
+    try:
+        model = teacher.load_model()
+    except MissingRunError as error:
         raise MissingRunError(
             f"run {teacher.run_id} has never taught, so it has no stored training-set logits, "
             f"and its {WEIGHTS} is absent (weights are not committed): re-train it by deleting "
-            f"{teacher.path}, or use a teacher whose logits are committed")
-    model = teacher.load_model()
+            f"{teacher.path}, or use a teacher whose logits are committed") from error
     images = full_training_images(load_dataset(teacher.config))
     logits = model.predict(images, batch_size=512, verbose=0)
     return store.add_train_logits(teacher, logits).logits("train")
