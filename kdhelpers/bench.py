@@ -7,6 +7,7 @@ For the MNIST pair and the CIFAR pair it measures images/s of
 3. KD from cached teacher logits (what the runner does),
 4. the same student trained in PyTorch on the CPU, as a peer (skipped without torch),
 5. evaluation (``predict``) of the student,
+6. student training in mixed bfloat16 (by default only on CPUs with native bfloat16 units),
 
 interleaved round by round in one process (so drifts in machine speed hit every case
 alike), warm-up excluded, reporting the median over rounds, and the fraction of the
@@ -71,7 +72,9 @@ def estimate_peak_flops() -> dict:
     peak = cores * ghz * 1e9 * 2 * lanes * 2
     model = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
     return {"gflops": peak / 1e9, "cores": cores, "ghz": ghz, "simd_fp32_lanes": lanes,
-            "cpu": model.group(1) if model else platform.processor()}
+            "cpu": model.group(1) if model else platform.processor(),
+            # without these, bfloat16 matrix products are emulated (16x slower on AVX2 here)
+            "native_bf16": bool(flags & {"avx512_bf16", "amx_bf16"})}
 
 
 def _time(fn) -> float:
@@ -80,7 +83,10 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
-def keras_cases(dataset: str, images: int, batch: int, teacher_width: float):
+BF16 = "student training, mixed bfloat16"
+
+
+def keras_cases(dataset: str, images: int, batch: int, teacher_width: float, bf16: bool = True):
     """Callables that each process ``images`` images once, keyed by case name."""
     teacher_name, student_name = PAIRS[dataset]
     rng = np.random.default_rng(0)
@@ -97,30 +103,35 @@ def keras_cases(dataset: str, images: int, batch: int, teacher_width: float):
     on_the_fly.compile(keras.optimizers.Adam(1e-3))
     cached = DistillationModel(build_model(student_name), None, alpha=0.5, temperature=4.0)
     cached.compile(keras.optimizers.Adam(1e-3))
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        bf16 = build_model(student_name)
-        bf16.compile(keras.optimizers.Adam(1e-3), ce)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     fit = dict(batch_size=batch, epochs=1, verbose=0, shuffle=True)
-    return {
+    cases = {
         "student training": lambda: plain.fit(x, y, **fit),
-        "student training, mixed bfloat16": lambda: bf16.fit(x, y, **fit),
         "KD, teacher on the fly": lambda: on_the_fly.fit(x, y, **fit),
         "KD, cached teacher logits": lambda: cached.fit({"images": x, "teacher_logits": logits}, y, **fit),
         "student evaluation": lambda: plain.predict(x, batch_size=256, verbose=0),
-    }, {"student": forward_flops(plain), "teacher": forward_flops(teacher)}
+    }
+    if bf16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            bf16_model = build_model(student_name)
+            bf16_model.compile(keras.optimizers.Adam(1e-3), ce)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        cases[BF16] = lambda: bf16_model.fit(x, y, **fit)
+    return cases, {"student": forward_flops(plain), "teacher": forward_flops(teacher)}
 
 
-def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher_width=1.0):
+def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher_width=1.0,
+        bf16=None):
+    """``bf16=None``: time mixed bfloat16 only where the CPU has native bfloat16 units."""
     from . import bench_torch
 
     peak = estimate_peak_flops()
+    bf16 = peak["native_bf16"] if bf16 is None else bf16
     results = {"peak": peak, "images": images, "batch": batch, "rounds": rounds,
                "teacher_width": teacher_width, **provenance.record(), "pairs": {}}
     for dataset in datasets:
-        cases, flops = keras_cases(dataset, images, batch, teacher_width)
+        cases, flops = keras_cases(dataset, images, batch, teacher_width, bf16)
         torch_case, torch_note = bench_torch.student_training_case(dataset, images, batch)
         if torch_case is not None:
             cases["student training, PyTorch peer"] = torch_case
@@ -135,7 +146,7 @@ def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher
             rate = images / statistics.median(times)
             # training ≈ 3× forward (forward, input gradients, weight gradients)
             per_image = {"student training": 3 * flops["student"],
-                         "student training, mixed bfloat16": 3 * flops["student"],
+                         BF16: 3 * flops["student"],
                          "student training, PyTorch peer": 3 * flops["student"],
                          "KD, cached teacher logits": 3 * flops["student"],
                          "KD, teacher on the fly": 3 * flops["student"] + flops["teacher"],
@@ -145,27 +156,37 @@ def run(datasets=("mnist", "cifar10"), images=1024, batch=128, rounds=5, teacher
                           "all_s": times, "peak_fraction": rate * per_image / (peak["gflops"] * 1e9)}
         if torch_case is None:
             rows["student training, PyTorch peer"] = {"skipped": torch_note}
+        if not bf16:
+            rows[BF16] = {"skipped": "no native bfloat16 on this CPU (emulated it is far slower; "
+                                     "--bf16 times it anyway)"}
         base = rows["student training"]["images_per_s"]
         results["pairs"][dataset] = {
             "cases": rows, "flops_per_image": flops,
             "cached_vs_plain": rows["KD, cached teacher logits"]["images_per_s"] / base,
             "keras_vs_torch": (base / rows["student training, PyTorch peer"]["images_per_s"]
                                if "images_per_s" in rows["student training, PyTorch peer"] else None),
-            "keras_bf16_vs_torch": (rows["student training, mixed bfloat16"]["images_per_s"]
+            "keras_bf16_vs_torch": (rows[BF16]["images_per_s"]
                                     / rows["student training, PyTorch peer"]["images_per_s"]
                                     if "images_per_s" in rows["student training, PyTorch peer"]
-                                    else None),
+                                    and "images_per_s" in rows[BF16] else None),
         }
     return results
+
+
+def _settings(results: dict) -> str:
+    settings = results.get("machine", {}).get("environment", {})
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(settings.items())) or "backend defaults"
 
 
 def markdown(results: dict) -> str:
     peak = results["peak"]
     lines = [f"Machine: {peak['cpu']}, {peak['cores']} cores at {peak['ghz']:.2f} GHz, "
-             f"estimated fp32 peak {peak['gflops']:.0f} GFLOP/s; Keras "
+             f"estimated fp32 peak {peak['gflops']:.0f} GFLOP/s, "
+             f"{'native' if peak.get('native_bf16') else 'no native'} bfloat16; Keras "
              f"{results['versions']['keras']} on {results['versions']['backend']}; batch "
              f"{results['batch']}, {results['images']} images per measurement, median of "
-             f"{results['rounds']} interleaved rounds; {results['created']}.", "",
+             f"{results['rounds']} interleaved rounds; settings: {_settings(results)}; "
+             f"{results['created']}.", "",
              "| pair | case | images/s (median) | images/s (best round) | % of fp32 peak (median) |",
              "|---|---|---|---|---|"]
     for dataset, pair in results["pairs"].items():
@@ -196,8 +217,12 @@ def main(argv=None) -> int:
                         help="width multiplier of the CIFAR ResNet-18 teacher (1 = the paper's)")
     parser.add_argument("--json", type=Path, default=Path("bench/results.json"))
     parser.add_argument("--markdown", type=Path, default=Path("book/performance_table.md"))
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                        help="time mixed-bfloat16 training (default: only on CPUs with native "
+                             "bfloat16 units)")
     args = parser.parse_args(argv)
-    results = run(args.datasets, args.images, args.batch, args.rounds, args.teacher_width)
+    results = run(args.datasets, args.images, args.batch, args.rounds, args.teacher_width,
+                  args.bf16)
     table = markdown(results)
     print(table)
     for path, text in ((args.json, json.dumps(results, indent=1, default=str) + "\n"),

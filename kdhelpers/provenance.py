@@ -49,16 +49,34 @@ def versions() -> dict:
     return found
 
 
+_SPEED_SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "OMP_NUM_THREADS",
+                   "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "XLA_FLAGS")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     import keras
 
     info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count()}
+            "cpu": cpu_model(), "cpu_count": os.cpu_count()}
     try:
         devices = keras.distribution.list_devices()
     except Exception:  # older backends without device listing
         devices = []
     info["devices"] = [str(d) for d in devices]
+    # Settings read once, when the backend is imported, that change CPU speed (and, for
+    # oneDNN, the order of floating-point sums): recorded so timings can be compared.
+    info["environment"] = {name: os.environ[name] for name in _SPEED_SETTINGS if name in os.environ}
     return info
 
 

@@ -22,10 +22,49 @@ def test_peak_estimate_is_positive_and_explained():
 
 
 def test_tiny_benchmark_runs_and_renders(tmp_path):
-    results = bench.run(datasets=("mnist",), images=64, batch=32, rounds=1)
+    results = bench.run(datasets=("mnist",), images=64, batch=32, rounds=1, bf16=False)
     cases = results["pairs"]["mnist"]["cases"]
     assert {"student training", "KD, teacher on the fly", "KD, cached teacher logits",
             "student evaluation", "student training, PyTorch peer"} <= set(cases)
     assert cases["student training"]["images_per_s"] > 0
     table = bench.markdown(results)
     assert "| mnist | student training |" in table and "cached KD / plain training" in table
+    assert "bfloat16;" in table and "settings:" in table
+    assert "native bfloat16" in cases[bench.BF16]["skipped"]
+    assert "| mnist | *Keras mixed bfloat16 / PyTorch float32 training* | *n/a* |" in table
+
+
+def test_table_names_the_speed_settings_it_ran_under():
+    results = {"peak": {"cpu": "x", "cores": 2, "ghz": 2.0, "gflops": 128.0, "native_bf16": False},
+               "versions": {"keras": "3", "backend": "tensorflow"}, "batch": 8, "images": 8,
+               "rounds": 1, "created": "now", "pairs": {},
+               "machine": {"environment": {"TF_ENABLE_ONEDNN_OPTS": "1", "OMP_NUM_THREADS": "2"}}}
+    table = bench.markdown(results)
+    assert "`OMP_NUM_THREADS=2`, `TF_ENABLE_ONEDNN_OPTS=1`" in table
+    assert "no native bfloat16" in table
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
+def test_importing_kdhelpers_turns_on_onednn_unless_told_otherwise(given, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    code = "import os, kdhelpers; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == expected
+
+
+def test_machine_record_lists_the_speed_settings(monkeypatch):
+    from kdhelpers import provenance
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    machine = provenance.machine()
+    assert machine["cpu"]  # the model name (e.g. "AMD EPYC"), so timings can be compared
+    settings = machine["environment"]
+    assert settings["OMP_NUM_THREADS"] == "3" and "XLA_FLAGS" not in settings

@@ -80,7 +80,8 @@ def test_training_logits_are_stored_the_first_time_a_run_teaches(store):
     assert "train_logits.npz" in manifest
     images = full_training_images(load_dataset(TEACHER))
     expected = teacher.load_model().predict(images, verbose=0).astype("float16").astype("float32")
-    np.testing.assert_array_equal(teacher.logits("train"), expected)
+    # oneDNN's sums depend on the batch size, and a last-bit change can flip a float16 rounding
+    np.testing.assert_allclose(teacher.logits("train"), expected, rtol=1e-3, atol=1e-5)
     mtime = (teacher.path / "train_logits.npz").stat().st_mtime_ns
     run(student_of(TEACHER, seed=5), store)  # a second student reuses them
     assert (teacher.path / "train_logits.npz").stat().st_mtime_ns == mtime
