@@ -4,6 +4,7 @@ naming the bad value and what is allowed."""
 from __future__ import annotations
 
 import math
+import numbers
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -12,7 +13,8 @@ def check_choice(name: str, value, allowed) -> None:
 
 
 def check_number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # numbers.Real admits NumPy scalars (np.float32, np.int64) as well as int and float
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name}={value!r} must be a finite number")
     return float(value)
 
@@ -41,6 +43,6 @@ def check_fraction(name: str, value, *, allow_zero: bool = False) -> float:
 
 
 def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name}={value!r} must be a positive integer")
-    return value
+    return int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 from dataclasses import dataclass
 
 from ._checks import (check_alpha, check_choice, check_fraction, check_number,
@@ -16,10 +17,16 @@ SCHEDULES = ("none", "step")
 DATA = ("full", "sample")
 FEATURES = ("none", "at", "hint")
 PRECISIONS = ("float32", "mixed_bfloat16")
-# Fields added after runs were recorded: left out of the hash while at their default, so
-# the ids of existing runs stay valid.
-_HASH_OMITS_DEFAULT = {"feature": "none", "feature_weight": 0.0, "virtual_teacher": 0.0,
-                       "precision": "float32"}
+# "per_epoch": a fresh permutation of the training rows every epoch, from (seed, epoch);
+# "keras": Keras' own shuffle, which under a global seed repeats one order every epoch
+# (the behaviour of every run recorded before the fix; see train.fit).
+SHUFFLES = ("per_epoch", "keras")
+# Fields added after runs were recorded: left out of the hash while at the value that
+# reproduces the old behaviour, so the ids of existing runs stay valid.
+_HASH_OMITS = {"feature": "none", "feature_weight": 0.0, "virtual_teacher": 0.0,
+               "precision": "float32", "shuffle": "keras"}
+# What a stored config.json without the field was trained with (its default may differ).
+_MISSING_MEANS = {"shuffle": "keras"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,9 @@ class RunConfig:
     ``feature`` ("at": attention transfer, "hint": FitNets) adds a feature loss weighted by
     ``feature_weight`` (needs the teacher run's weights: its feature targets are predicted
     once per run);
+    ``shuffle`` is how each epoch orders the training rows (``SHUFFLES``); the default
+    ``"per_epoch"`` changes run ids, so runs made before it (``"keras"``) are never served for
+    new requests.
     ``virtual_teacher`` > 0 distils from Tf-KD's hand-made teacher with that probability on
     the true class (no teacher run). ``precision="mixed_bfloat16"`` computes in bfloat16 with
     float32 weights (about 2× faster on CPUs with AMX/AVX-512-BF16, 16× slower where bfloat16
@@ -65,6 +75,7 @@ class RunConfig:
     feature_weight: float = 0.0
     virtual_teacher: float = 0.0
     precision: str = "float32"
+    shuffle: str = "per_epoch"
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
@@ -72,22 +83,24 @@ class RunConfig:
         for name in ("alpha", "temperature", "fraction", "val_fraction", "learning_rate",
                      "momentum", "width", "feature_weight", "virtual_teacher"):
             object.__setattr__(self, name, check_number(name, getattr(self, name)))
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("lr_drop_every", self.lr_drop_every)
         for name in ("seed", "split_seed"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ValueError(f"{name}={value!r} must be a non-negative integer")
-        if self.teacher is not None and not isinstance(self.teacher, str):
-            raise ValueError(f"teacher={self.teacher!r} must be a run id (str) or None; "
-                             f"use RunConfig.run_id of the teacher's config")
+            object.__setattr__(self, name, int(value))
+        for name in ("epochs", "batch_size", "lr_drop_every"):
+            object.__setattr__(self, name, check_positive_int(name, getattr(self, name)))
+        if self.teacher is not None and (not isinstance(self.teacher, str) or
+                                         not self.teacher.strip()):
+            raise ValueError(f"teacher={self.teacher!r} must be a run id (a non-empty str) or "
+                             f"None; use RunConfig.run_id of the teacher's config")
         check_alpha(self.alpha)
         check_temperature(self.temperature)
         if self.teacher is None and self.alpha != 0.0 and not self.virtual_teacher:
             raise ValueError(f"alpha={self.alpha!r} needs a teacher; without one alpha must be 0")
         check_choice("feature", self.feature, FEATURES)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("shuffle", self.shuffle, SHUFFLES)
         if self.feature != "none" and (self.teacher is None or self.feature_weight <= 0):
             raise ValueError(f"feature={self.feature!r} needs a teacher run and feature_weight > 0")
         if self.feature == "none" and self.feature_weight != 0.0:
@@ -126,12 +139,12 @@ class RunConfig:
         if unknown:
             allowed = sorted(f.name for f in dataclasses.fields(cls))
             raise ValueError(f"unknown config keys {unknown}; allowed keys are {allowed}")
-        return cls(**values)
+        return cls(**{**_MISSING_MEANS, **values})
 
     @property
     def run_id(self) -> str:
         values = {k: v for k, v in self.to_dict().items()
-                  if not (k in _HASH_OMITS_DEFAULT and v == _HASH_OMITS_DEFAULT[k])}
+                  if not (k in _HASH_OMITS and v == _HASH_OMITS[k])}
         canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return f"{self.model}-{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 

@@ -20,7 +20,7 @@ import os
 from ._checks import check_choice
 
 PROFILE_ENV = "KDHELPERS_PROFILE"
-PROFILES = ("smoke", "cpu", "full")
+PROFILES = ("smoke", "cpu", "converged", "full")
 EXPERIMENTS = ("exp1", "exp2", "exp3", "exp4", "exp5", "exp6", "exp7")
 
 _CIFAR_TEACHER = {
@@ -28,6 +28,11 @@ _CIFAR_TEACHER = {
                   momentum=0.9, batch_size=64, schedule="step", lr_drop_every=30, augment=True),
     "cpu": dict(model="resnet18", width=0.5, epochs=12, optimizer="sgd", learning_rate=0.1,
                 momentum=0.9, batch_size=64, schedule="step", lr_drop_every=5, augment=True),
+    # The paper's 90-epoch schedule compressed 3x (LR x0.1 after epochs 9, 19, 29). Full width
+    # trains at 31 images/s here (24 min per epoch: 12 h for 30 epochs), half width at 124.
+    "converged": dict(model="resnet18", width=0.5, epochs=30, optimizer="sgd", learning_rate=0.1,
+                      momentum=0.9, batch_size=64, schedule="step", lr_drop_every=10,
+                      augment=True),
     "full": dict(model="resnet18", width=1.0, epochs=90, optimizer="sgd", learning_rate=0.1,
                  momentum=0.9, batch_size=64, schedule="step", lr_drop_every=30, augment=True),
 }
@@ -35,48 +40,63 @@ _CIFAR_TEACHER = {
 _STUDENT = {
     "smoke": dict(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
     "cpu": dict(epochs=8, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=0.15),
+    # Whole pool; the measured no-drop curve (issue #15) plateaus near 83 % by epoch 18-20, so
+    # 20 epochs with the LR x0.1 for the last 6 (every run, KD or not).
+    "converged": dict(epochs=20, batch_size=32, optimizer="adam", learning_rate=1e-3,
+                      fraction=1.0, schedule="step", lr_drop_every=15),
     "full": dict(epochs=50, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
 }
+# shuffle: the cpu profile's runs were recorded before each epoch drew its own order (see
+# config.SHUFFLES); it keeps Keras' shuffle so its results stay one protocol.
 _COMMON = {
-    "smoke": dict(data="sample", val_fraction=0.1),
-    "cpu": dict(data="full", val_fraction=0.1),
-    "full": dict(data="full", val_fraction=0.1),
+    "smoke": dict(data="sample", val_fraction=0.1, shuffle="per_epoch"),
+    "cpu": dict(data="full", val_fraction=0.1, shuffle="keras"),
+    "converged": dict(data="full", val_fraction=0.1, shuffle="per_epoch"),
+    "full": dict(data="full", val_fraction=0.1, shuffle="per_epoch"),
 }
-_SEEDS = {"smoke": [0, 1], "cpu": [0, 1, 2], "full": [0, 1, 2, 3, 4]}
+_SEEDS = {"smoke": [0, 1], "cpu": [0, 1, 2], "converged": [1, 2, 3, 4, 5],
+          "full": [0, 1, 2, 3, 4]}
 
 _EXPERIMENT = {
     "exp1": {
         "smoke": dict(teacher_epochs=1, student_epochs=1),
         "cpu": dict(teacher_epochs=10, student_epochs=10, seeds=[0, 1, 2, 3, 4]),
+        "converged": dict(teacher_epochs=10, student_epochs=10, seeds=[0, 1, 2, 3, 4]),
         "full": dict(teacher_epochs=10, student_epochs=10, seeds=list(range(20))),
         "*": dict(alpha=0.2, temperature=10.0, batch_size=32),
     },
     "exp2": {
         "smoke": dict(alphas=[0.5, 1.0], temperatures=[4.0]),
         "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 4.0, 8.0]),
+        # around the paper's best cell (alpha 0.6, T 8), as the budget allows
+        "converged": dict(alphas=[0.4, 0.6, 0.8], temperatures=[4.0, 8.0]),
         "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0]),
     },
     "exp3": {
         "smoke": dict(fractions=[0.25, 1.0]),
         "cpu": dict(fractions=[0.02, 0.05, 0.1, 0.15]),
+        "converged": dict(fractions=[0.05, 0.10, 0.25, 0.50, 1.0]),
         "full": dict(fractions=[0.05, 0.10, 0.15, 0.25, 0.50, 0.75]),
         "*": dict(alpha=0.6, temperature=8.0),
     },
     "exp4": {
         "smoke": dict(alphas=[0.5, 1.0], temperatures=[2.0], lr_drop_every=30),
         "cpu": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 8.0], lr_drop_every=6),
+        "converged": dict(alphas=[0.2, 0.6, 1.0], temperatures=[2.0, 8.0], lr_drop_every=15),
         "full": dict(alphas=[0.2, 0.4, 0.6, 0.8, 1.0], temperatures=[2.0, 4.0, 6.0, 8.0, 10.0],
                      lr_drop_every=30),
     },
     "exp5": {
         "smoke": dict(alphas=[0.6], temperatures=[2.0, 4.0]),
         "cpu": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
+        "converged": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
         "full": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
         "*": dict(middle_alpha=0.6, middle_temperature=2.0),
     },
     "exp6": {
         "smoke": dict(epochs=2, fraction=1.0, sizes=[2, 4, 6]),
         "cpu": dict(epochs=8, fraction=0.15),
+        "converged": dict(epochs=30, fraction=1.0),
         "full": dict(epochs=100, fraction=1.0),
         # The original changed optimiser, alpha and T from run to run; one protocol here.
         "*": dict(sizes=[2, 4, 6, 8, 10], batch_size=64, optimizer="adam", learning_rate=1e-3,
@@ -90,6 +110,7 @@ _EXPERIMENT = {
         # (first AT 100 and hint 10 won, then hint 100), so a pick is never on the edge
         "cpu": dict(at_weights=[1.0, 10.0, 100.0, 1000.0],
                     hint_weights=[0.1, 1.0, 10.0, 100.0, 1000.0]),
+        "converged": dict(at_weights=[10.0, 100.0, 1000.0], hint_weights=[10.0, 100.0, 1000.0]),
         "full": dict(at_weights=[1.0, 10.0, 100.0, 1000.0],
                      hint_weights=[0.1, 1.0, 10.0, 100.0, 1000.0]),
         "*": dict(alpha=0.5, temperature=4.0, correct_prob=0.9),

@@ -24,9 +24,17 @@ from .store import WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, wri
 
 
 def load_dataset(config: RunConfig) -> data.Dataset:
+    """The data a config names; ``data="full"`` refuses the bundled sample (``KDHELPERS_DATA=
+    sample``), which would otherwise be trained on and stored as the full-data run."""
+    data_dir = data.SAMPLE if config.data == "sample" else None
+    if config.data == "full" and data.resolve_source() == data.SAMPLE:
+        raise ValueError(f"run {config.run_id} asks for data='full' but {data.ENV_VAR}="
+                         f"{data.SAMPLE!r} selects the bundled sample; unset {data.ENV_VAR} or "
+                         f"set it to a directory holding the full data sets, or use "
+                         f"data='sample' in the config")
     return data.load(config.dataset, fraction=config.fraction, subset=config.subset,
                      val_fraction=config.val_fraction, split_seed=config.split_seed,
-                     data_dir=data.SAMPLE if config.data == "sample" else None)
+                     data_dir=data_dir)
 
 
 def full_training_images(dataset: data.Dataset) -> np.ndarray:
@@ -69,32 +77,43 @@ def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
 def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> Run:
     """Return ``config``'s finished run, training it first if it is not on disk.
 
-    An interrupted run resumes from its last finished epoch. A corrupt run directory raises
-    ``CorruptRunError`` (never silently reused); a NaN/inf loss raises ``NonFiniteLossError``
-    and removes the partial work.
+    An interrupted run resumes exactly from its last finished epoch (see ``train.fit``). A
+    corrupt run directory raises ``CorruptRunError`` (never silently reused); a NaN/inf loss
+    raises ``NonFiniteLossError`` and removes the partial work.
+
+    Work files (checkpoint, epoch log) live in ``.partial/<run id>/`` and the run to publish
+    is assembled in its ``publish/`` folder, renamed into place in one step: the checkpoint
+    is removed only after the run is published, so a kill at any moment loses at most the
+    epoch in progress.
     """
-    from .train import NonFiniteLossError, fit
+    from .train import NonFiniteLossError, fit, resumed_at
 
     store = store or Store()
     run_id = config.run_id
     if store.exists(run_id):
+        store.discard_partial(run_id)  # left behind by a kill just after publishing
         return _used(store.load(run_id))
     provenance.loaded_code_revision()  # pin the revision before a long training starts
     dataset = load_dataset(config)
     teacher_logits, teacher_model, pairs = teacher_inputs(config, store, dataset)
-    partial = store.partial_path(run_id)
-    partial.mkdir(parents=True, exist_ok=True)
-    write_json(partial / "config.json", {"run_id": run_id, "config": config.to_dict()})
+    work = store.partial_path(run_id)
+    work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        student, history = fit(config, dataset, work_dir=partial,
+        student, history = fit(config, dataset, work_dir=work,
                                teacher_train_logits=teacher_logits, teacher_model=teacher_model,
                                feature_layers=pairs, verbose=verbose)
     except NonFiniteLossError:
-        shutil.rmtree(partial, ignore_errors=True)
+        store.discard_partial(run_id)
         raise
-    write_artifacts(partial, student, history, dataset, started)
-    store.commit(partial, run_id)
+    publish = work / "publish"
+    if publish.exists():  # an earlier attempt was killed while writing it
+        shutil.rmtree(publish)
+    publish.mkdir()
+    write_json(publish / "config.json", {"run_id": run_id, "config": config.to_dict()})
+    write_artifacts(publish, student, history, dataset, started, resumed_at(work))
+    store.commit(publish, run_id)
+    store.discard_partial(run_id)
     return _used(store.load(run_id, trained=True))
 
 
@@ -135,20 +154,21 @@ def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
     return None, None, None
 
 
-def write_artifacts(partial, student, history, dataset: data.Dataset, started: float) -> None:
-    """Test logits, history, metrics and weights into the partial directory; work files removed.
+def write_artifacts(folder, student, history, dataset: data.Dataset, started: float,
+                    resumed: list[int] = ()) -> None:
+    """Test logits, history, metrics and weights into ``folder``.
 
-    Training-set logits wait until the run teaches (:func:`store_train_logits`).
+    Training-set logits wait until the run teaches (:func:`store_train_logits`). The
+    recorded test accuracy is computed from the float16 logits as stored, so the two agree.
     """
-    test_logits = student.predict(dataset.x_test, batch_size=512, verbose=0)
-    np.savez_compressed(partial / "logits.npz", test=test_logits.astype("float16"))
-    write_json(partial / "history.json", history)
-    write_json(partial / "metrics.json",
-               summarize(history, test_logits, dataset, time.perf_counter() - started))
-    student.save(partial / WEIGHTS)
-    for leftover in ("history.jsonl", "backup"):
-        path = partial / leftover
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    test_logits = student.predict(dataset.x_test, batch_size=512, verbose=0).astype("float16")
+    np.savez_compressed(folder / "logits.npz", test=test_logits)
+    write_json(folder / "history.json", history)
+    metrics = summarize(history, test_logits.astype("float32"), dataset,
+                        time.perf_counter() - started)
+    metrics["resumed_at_epochs"] = list(resumed)  # empty: trained without interruption
+    write_json(folder / "metrics.json", metrics)
+    student.save(folder / WEIGHTS)
 
 
 def summarize(history: list[dict], test_logits: np.ndarray, dataset: data.Dataset,

@@ -9,12 +9,15 @@ Layout under the artifact root (``KDHELPERS_ARTIFACTS``, default ``<repo>/artifa
                              training-set logits became lazy also hold ``train`` here
     <run_id>/train_logits.npz  float16 logits on the source's full training set, written the
                              first time the run teaches (most runs never do)
-    <run_id>/MANIFEST.json   sha256 of the files above (rewritten when train_logits appears)
-    <run_id>/weights.keras   the trained model (git-ignored; optional when reading)
-    .partial/<run_id>/       work in progress: epoch backups, history so far
+    <run_id>/MANIFEST.json   sha256 of the files above and of weights.keras (rewritten when
+                             train_logits appears)
+    <run_id>/weights.keras   the trained model (git-ignored, so optional when reading; when
+                             present it must match its sha256)
+    .partial/<run_id>/       work in progress: epoch checkpoint, epoch log; ``publish/`` is
+                             the finished run being assembled
 
-A run directory appears by one ``os.rename`` of its finished partial directory, so a
-kill at any moment leaves a run complete or absent. ``train_logits.npz`` is added later by
+A run directory appears by one ``os.rename`` of its assembled ``publish/`` folder, so a
+kill at any moment leaves a run complete or absent; the work files go only after that. ``train_logits.npz`` is added later by
 two renames, file first, manifest second: a kill in between leaves a file the manifest does
 not list, which is ignored (and rewritten the next time it is needed).
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,13 +98,46 @@ class Run:
         raise MissingLogitsError(f"run {self.run_id} has no training-set logits stored yet")
 
     def load_model(self):
+        """The trained model, verified: against the sha256 in the manifest, or, for runs
+        sealed before weights were listed there, against the run's stored test logits (and
+        then listed, so the check runs once)."""
         import keras
 
         path = self.path / WEIGHTS
         if not path.is_file():
             raise MissingRunError(f"run {self.run_id} has no {WEIGHTS} (weights are not "
                                   f"committed); re-train it by deleting {self.path}")
-        return keras.saving.load_model(path, compile=False)
+        manifest = _read_manifest(self.path)
+        listed = WEIGHTS in manifest
+        if listed and _sha256_file(path) != manifest[WEIGHTS]:
+            raise CorruptRunError(f"{path} does not match its sha256 in {MANIFEST}: these are "
+                                  f"not this run's weights; delete {self.path} to re-train it")
+        try:
+            model = keras.saving.load_model(path, compile=False)
+        except Exception as error:  # zip, HDF5 and deserialisation errors alike
+            raise CorruptRunError(f"{path} cannot be loaded ({type(error).__name__}: "
+                                  f"{error}); delete {self.path} to re-train it") from error
+        if not listed:
+            self._check_and_list_weights(model)
+        return model
+
+    def _check_and_list_weights(self, model) -> None:
+        import numpy as np
+
+        from .runner import load_dataset
+
+        stored = self.logits("test")
+        x_test = load_dataset(self.config).x_test
+        predicted = model.predict(x_test, batch_size=512, verbose=0).astype("float16")
+        agree = float(np.mean(predicted.argmax(-1) == stored.argmax(-1)))
+        if agree < 0.99 or not np.allclose(predicted.astype("float32"), stored, atol=0.05):
+            raise CorruptRunError(f"{self.path / WEIGHTS} does not reproduce the run's stored "
+                                  f"test logits (argmax agreement {agree:.3f}): these are not "
+                                  f"this run's weights")
+        manifest = _read_manifest(self.path)
+        manifest[WEIGHTS] = _sha256_file(self.path / WEIGHTS)
+        write_json(self.path / (MANIFEST + ".tmp"), manifest)
+        os.replace(self.path / (MANIFEST + ".tmp"), self.path / MANIFEST)
 
 
 class Store:
@@ -143,15 +180,22 @@ class Store:
             raise CorruptRunError(f"run directory {path} is unreadable: {error}") from error
         if config.run_id != run_id:
             raise CorruptRunError(f"{path}/config.json describes run {config.run_id}, not {run_id}")
+        if config.data == "full" and metrics.get("data_source") == "sample":
+            raise CorruptRunError(f"run {run_id} asks for data='full' but was trained on the "
+                                  f"bundled sample ({path}/metrics.json); delete it to re-train")
         return Run(path=path, config=config, metrics=metrics, history=history, trained=trained)
 
-    def commit(self, partial: Path, run_id: str) -> Path:
-        """Seal ``partial`` with a manifest and move it into place in one rename."""
-        manifest = {name: _sha256_file(partial / name) for name in COMMITTED_FILES}
-        write_json(partial / MANIFEST, manifest)
+    def commit(self, folder: Path, run_id: str) -> Path:
+        """Seal ``folder`` with a manifest and move it into place in one rename."""
+        names = COMMITTED_FILES + ((WEIGHTS,) if (folder / WEIGHTS).is_file() else ())
+        write_json(folder / MANIFEST, {name: _sha256_file(folder / name) for name in names})
         final = self.path(run_id)
-        os.rename(partial, final)  # atomic on one file system; fails if final exists
+        os.rename(folder, final)  # atomic on one file system; fails if final exists
         return final
+
+    def discard_partial(self, run_id: str) -> None:
+        """Remove a run's work files (after it is published, or when it failed)."""
+        shutil.rmtree(self.partial_path(run_id), ignore_errors=True)
 
     def add_train_logits(self, run: Run, logits: np.ndarray) -> Run:
         """Store ``run``'s training-set logits (float16) and list them in its manifest."""

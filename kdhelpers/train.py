@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import keras
@@ -43,60 +43,114 @@ class EpochLog(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
 
+    def keep_epochs_before(self, epoch: int) -> None:
+        """On resume: keep the rows of epochs ``< epoch`` (the checkpoint's), drop the rest
+        and any line a kill cut short, so the next row starts on a line of its own."""
+        rows = [row for row in read_epoch_log(self.path) if row["epoch"] < epoch]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        os.replace(tmp, self.path)
+
     def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch, "seconds": time.perf_counter() - self._started,
+        row = {"epoch": epoch, "seconds": time.perf_counter() - self.started,
                "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
         with self.path.open("a") as log:
             log.write(json.dumps(row) + "\n")
 
 
-class KillSafeBackup(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` whose backup survives ``kill -9`` at any moment.
+class CheckpointError(RuntimeError):
+    """An epoch checkpoint cannot be read back into the run's model."""
 
-    Keras writes ``latest.weights.h5`` in place and the epoch counter in a second file, so a
-    kill during the write leaves an unreadable HDF5 file (measured: ``OSError: bad object
-    header``) or weights and counter out of step. Here each epoch's weights (optimizer state
-    included) go to a temporary file renamed to ``epoch-NNNNN.weights.h5``: the one file name
-    carries the epoch, and a rename is atomic.
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """After every epoch, the whole training state in one file, replaced by one rename.
+
+    The state is every variable of the model (``model.variables``: weights, batch-norm
+    statistics and the states of its random-seed generators, i.e. dropout masks and
+    augmentation draws to come), every variable of the optimizer (moments, iteration
+    count) and the epoch. Keras' ``BackupAndRestore`` keeps weights and optimizer but not
+    the seed-generator states, so a resumed run would replay epoch 0's dropout masks; and
+    it deletes its backup when ``fit`` returns, before this package has published the run.
+    Saved as ``.npz`` (no HDF5: a full disk during an HDF5 write crashed the process at exit).
     """
 
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        writing = os.path.join(self.backup_dir, "writing.weights.h5")
-        self.model.save_weights(writing, overwrite=True)
-        final = os.path.join(self.backup_dir, f"epoch-{self._current_epoch:05d}.weights.h5")
-        os.replace(writing, final)
-        for old in glob.glob(os.path.join(self.backup_dir, "epoch-*.weights.h5")):
-            if old != final:
-                os.remove(old)
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
 
-    def _load_model(self):
-        backups = sorted(glob.glob(os.path.join(self.backup_dir, "epoch-*.weights.h5")))
-        if not backups:
-            return
-        if not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(backups[-1])
-        self.model._initial_epoch = int(os.path.basename(backups[-1])[6:11])
+    def on_epoch_end(self, epoch, logs=None):
+        save_checkpoint(self.path, self.model, epoch)
+
+
+def _state(model) -> list:
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+def save_checkpoint(path: Path, model, epoch: int) -> None:
+    arrays = {f"v{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_state(model))}
+    tmp = Path(path).with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, epoch=np.int64(epoch), **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def restore_checkpoint(path: Path, model) -> int | None:
+    """Load :func:`save_checkpoint`'s state into ``model``; the finished epoch, or ``None``
+    when there is no checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    variables = _state(model)
+    try:
+        with np.load(path) as archive:
+            epoch = int(archive["epoch"])
+            values = [archive[f"v{i:05d}"] for i in range(len(variables))]
+            extra = len(archive.files) - 1 - len(variables)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(error).__name__}: "
+                              f"{error}); delete its folder {path.parent} to restart the run "
+                              f"from epoch 0") from error
+    if extra:
+        raise CheckpointError(f"checkpoint {path} holds {extra} more arrays than the model and "
+                              f"optimizer have variables: it belongs to another model")
+    for variable, value in zip(variables, values):
+        if tuple(variable.shape) != value.shape:
+            raise CheckpointError(f"checkpoint {path}: variable {variable.path} has shape "
+                                  f"{tuple(variable.shape)}, the checkpoint {value.shape}")
+        variable.assign(value)
+    return epoch
 
 
 def read_epoch_log(path: Path) -> list[dict]:
     """Rows of an :class:`EpochLog`, one per epoch: an epoch logged twice (killed after the
-    log line but before the backup, then re-run) keeps its last row."""
+    log line but before the checkpoint, then re-run) keeps its last row; a line cut short by
+    a kill is skipped."""
     if not Path(path).is_file():
         return []
     rows = {}
     for line in Path(path).read_text().splitlines():
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a kill
+        except json.JSONDecodeError:
             continue
-        rows[row["epoch"]] = row
+        if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+            rows[row["epoch"]] = row
     return [rows[e] for e in sorted(rows)]
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` of a run with ``seed`` visits its ``n`` training
+    rows: a fresh permutation per epoch, a function of (seed, epoch) alone, so that a run
+    resumed in a new process sees the batches an uninterrupted one would have seen."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def _optimizer(config: RunConfig):
@@ -141,13 +195,25 @@ def build_trainable(config: RunConfig, teacher_model=None,
     return model, student
 
 
+CHECKPOINT = "checkpoint.npz"
+HISTORY_LOG = "history.jsonl"
+RESUMES = "resumed_at.json"
+
+
 def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_logits=None,
         teacher_model=None, feature_layers=None, verbose: int = 0) -> tuple[keras.Model, list[dict]]:
-    """Train ``config`` on ``dataset``, resuming from ``work_dir``'s epoch backup if any.
+    """Train ``config`` on ``dataset``, resuming from ``work_dir``'s checkpoint if any.
 
     ``teacher_train_logits`` are the teacher's logits for the rows of ``dataset.x_train``;
     ``teacher_model`` runs the teacher on the fly instead. Returns the student and the
     per-epoch history. Raises :class:`NonFiniteLossError` on a NaN/inf loss.
+
+    With ``config.shuffle == "per_epoch"`` each epoch is one ``fit`` call on the rows in
+    :func:`epoch_order`, so a run killed after any epoch and resumed from its
+    :class:`AtomicCheckpoint` trains exactly as an uninterrupted one (``tests/test_resume.py``
+    checks equal weights). ``"keras"`` is the behaviour runs recorded before that fix were
+    trained with: one ``fit(shuffle=True)``, which under a global seed visits the rows in the
+    same order every epoch.
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -165,24 +231,56 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
     elif teacher_train_logits is not None:
         x_train = {"images": dataset.x_train,
                    "teacher_logits": np.asarray(teacher_train_logits, dtype="float32")}
-    callbacks = [
-        EpochLog(work_dir / "history.jsonl"),  # before the backup: see read_epoch_log
-        KillSafeBackup(str(work_dir / "backup")),
-        keras.callbacks.TerminateOnNaN(raise_error=True),
-    ]
+    finished = restore_checkpoint(work_dir / CHECKPOINT, model)
+    start = 0 if finished is None else finished + 1
+    log = EpochLog(work_dir / HISTORY_LOG)
+    log.keep_epochs_before(start)
+    if start:
+        _record_resume(work_dir / RESUMES, start)
+    stop = keras.callbacks.TerminateOnNaN()  # stops fit; the finiteness check below raises
+    callbacks = [log, AtomicCheckpoint(work_dir / CHECKPOINT), stop]
     if config.schedule == "step":
         callbacks.append(step_schedule_callback(config.learning_rate, every=config.lr_drop_every))
     validation = (dataset.x_val, dataset.y_val) if len(dataset.y_val) else None
-    try:
-        model.fit(x_train, dataset.y_train, batch_size=config.batch_size, epochs=config.epochs,
-                  validation_data=validation, callbacks=callbacks, shuffle=True, verbose=verbose)
-    except RuntimeError as error:
-        if "nan" in str(error).lower():  # TerminateOnNaN(raise_error=True)
-            raise NonFiniteLossError(f"run {config.run_id}: {error}") from error
-        raise
-    history = read_epoch_log(work_dir / "history.jsonl")
-    bad = [row for row in history if not math.isfinite(row.get("loss", 0.0))]
-    if bad:
-        raise NonFiniteLossError(f"run {config.run_id}: loss {bad[0]['loss']} at epoch "
-                                 f"{bad[0]['epoch']}")
+    common = dict(batch_size=config.batch_size, validation_data=validation,
+                  callbacks=callbacks, verbose=verbose)
+    if config.shuffle == "per_epoch":
+        for epoch in range(start, config.epochs):
+            order = epoch_order(config.seed, epoch, len(dataset.y_train))
+            rows = ({k: v[order] for k, v in x_train.items()} if isinstance(x_train, dict)
+                    else x_train[order])
+            model.fit(rows, dataset.y_train[order], epochs=epoch + 1, initial_epoch=epoch,
+                      shuffle=False, **common)
+            _check_finite(config, read_epoch_log(work_dir / HISTORY_LOG))
+    elif start < config.epochs:
+        model.fit(x_train, dataset.y_train, epochs=config.epochs, initial_epoch=start,
+                  shuffle=True, **common)
+    history = read_epoch_log(work_dir / HISTORY_LOG)
+    _check_finite(config, history)
+    epochs = [row["epoch"] for row in history]
+    if epochs != list(range(config.epochs)):
+        raise CheckpointError(f"run {config.run_id}: the epoch log {work_dir / HISTORY_LOG} "
+                              f"holds epochs {epochs}, expected 0..{config.epochs - 1}; "
+                              f"delete {work_dir} to restart the run")
     return student, history
+
+
+def _check_finite(config: RunConfig, history: list[dict]) -> None:
+    bad = [row for row in history if not all(math.isfinite(v) for k, v in row.items()
+                                             if "loss" in k)]
+    if bad:
+        raise NonFiniteLossError(f"run {config.run_id}: non-finite loss at epoch "
+                                 f"{bad[0]['epoch']} ({ {k: v for k, v in bad[0].items() if 'loss' in k} })")
+
+
+def _record_resume(path: Path, epoch: int) -> None:
+    epochs = json.loads(path.read_text()) if path.is_file() else []
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(epochs + [epoch]))
+    os.replace(tmp, path)
+
+
+def resumed_at(work_dir: Path) -> list[int]:
+    """The epochs at which a run's training resumed after an interruption (empty: never)."""
+    path = Path(work_dir) / RESUMES
+    return json.loads(path.read_text()) if path.is_file() else []
