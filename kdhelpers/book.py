@@ -3,6 +3,8 @@
     python -m kdhelpers.book run --profile cpu              # every chapter, then the summary
     python -m kdhelpers.book run --profile cpu --only exp2  # one chapter (and the summary)
     python -m kdhelpers.book run --profile smoke --only exp7 --no-summary  # leave the summary
+    python -m kdhelpers.book plan --profile converged --only exp2 exp3 exp6  # what is left
+    python -m kdhelpers.book train --profile converged --only exp2 --workers 2  # train it
 
 Notebooks are executed in place (``book/<name>.ipynb``); runs already in the artifact store
 are loaded, not retrained. ``book/status.md`` (the book's status page) is rewritten after
@@ -140,19 +142,46 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdhelpers.book", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="execute notebooks with papermill")
-    run_parser.add_argument("--profile", default="smoke", choices=profiles.PROFILES)
     run_parser.add_argument("--only", nargs="+", metavar="NOTEBOOK",
                             help=f"some of {list(NOTEBOOKS)}; the summary follows")
     run_parser.add_argument("--no-summary", action="store_true",
                             help="do not re-execute the summary (e.g. a smoke check of one "
                                  "chapter while the summary shows cpu results)")
+    chapters = [k for k in NOTEBOOKS if k != "summary"]
+    plan_parser = sub.add_parser("plan", help="list the runs a profile still needs, with "
+                                              "estimated hours")
+    train_parser = sub.add_parser("train", help="train every run the chapters need (no "
+                                                "notebook is executed)")
+    for each in (plan_parser, train_parser):
+        each.add_argument("--only", nargs="+", metavar="CHAPTER", default=chapters,
+                          help=f"some of {chapters}")
+    train_parser.add_argument("--workers", type=int, default=None,
+                              help="worker processes (default: KDHELPERS_EXECUTOR, else 1)")
+    for each in (run_parser, plan_parser, train_parser):
+        each.add_argument("--profile", default="smoke", help=f"one of {list(profiles.PROFILES)}")
     args = parser.parse_args(argv)
-    profile = profiles.active_profile(args.profile)
     try:
-        keys = selected(args.only, summary=not args.no_summary)
+        profile = profiles.active_profile(args.profile)
+        if args.command == "run":
+            keys = selected(args.only, summary=not args.no_summary)
+        else:
+            keys = selected(args.only, summary=False)
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.command in ("plan", "train"):
+        from . import executors, program
+
+        if args.command == "plan":
+            print(program.format_plan(program.plan(keys, profile)))
+            return 0
+        if args.workers is not None and args.workers < 1:
+            parser.error(f"--workers {args.workers} must be at least 1")
+        executor = (executors.from_environment() if args.workers is None else
+                    executors.process_pool(args.workers) if args.workers > 1 else None)
+        handled = program.train(keys, profile, executor=executor)
+        print(f"[{profile}] {', '.join(keys)}: every run is in the store ({handled} handled)")
+        return 0
     for key in keys:
         print(f"[{profile}] executing {NOTEBOOKS[key]} ...", flush=True)
         record = execute(key, profile)

@@ -35,12 +35,12 @@ def exp1(s: dict) -> dict:
 
 
 def exp2(s: dict) -> dict:
-    """α×T grid (seed 0 per cell) and the seeded no-KD baseline."""
+    """α×T grid at the selection seed and the no-KD baseline over the evaluation seeds."""
     teacher = cifar_teacher(s)
     return {
         "teacher": teacher,
         "baseline": [cifar_student(s, k) for k in s["seeds"]],
-        "grid": {(a, t): cifar_student(s, s["seeds"][0], teacher, a, t)
+        "grid": {(a, t): cifar_student(s, s["selection_seed"], teacher, a, t)
                  for a in s["alphas"] for t in s["temperatures"]},
     }
 
@@ -71,7 +71,7 @@ def exp4(s: dict) -> dict:
     return {
         "teacher": self_teacher,
         "baseline": [cifar_student(s, k, **schedule) for k in s["seeds"]],
-        "grid": {(a, t): cifar_student(s, s["seeds"][0], self_teacher, a, t, **schedule)
+        "grid": {(a, t): cifar_student(s, s["selection_seed"], self_teacher, a, t, **schedule)
                  for a in s["alphas"] for t in s["temperatures"]},
     }
 
@@ -84,7 +84,7 @@ def exp5(s: dict) -> dict:
         "pretrained": pretrained,
         "teacher": middle,
         "baseline": [cifar_student(s, k) for k in s["seeds"]],
-        "grid": {(a, t): cifar_student(s, s["seeds"][0], middle, a, t)
+        "grid": {(a, t): cifar_student(s, s["selection_seed"], middle, a, t)
                  for a in s["alphas"] for t in s["temperatures"]},
     }
 
@@ -92,7 +92,8 @@ def exp5(s: dict) -> dict:
 def exp6(s: dict) -> dict:
     """Teacher assistants with the 2..10-conv family, one protocol for every run."""
     fields = dict(epochs=s["epochs"], fraction=s["fraction"], batch_size=s["batch_size"],
-                  optimizer=s["optimizer"], learning_rate=s["learning_rate"], **s["common"])
+                  optimizer=s["optimizer"], learning_rate=s["learning_rate"],
+                  schedule=s["schedule"], lr_drop_every=s["lr_drop_every"], **s["common"])
     kd = dict(alpha=s["alpha"], temperature=s["temperature"])
 
     def plain(n, seed):
@@ -104,7 +105,7 @@ def exp6(s: dict) -> dict:
     seeds = s["seeds"]
     largest = max(s["sizes"])
     smallest = min(s["sizes"])
-    teachers = {n: plain(n, 0) for n in s["sizes"]}
+    teachers = {n: plain(n, seeds[0]) for n in s["sizes"]}
     middle = [n for n in s["sizes"] if smallest < n < largest]
     return {
         "scratch": {n: [plain(n, k) for k in seeds] for n in s["sizes"]},
@@ -124,7 +125,7 @@ def exp7(s: dict) -> dict:
     """Beyond logits, step 1: the teacher and the seed-0 runs that pick each feature-loss
     weight on validation (attention transfer alone, FitNets hint alone)."""
     teacher = cifar_teacher(s)
-    first = cifar_student(s, s["seeds"][0], teacher, s["alpha"], s["temperature"])
+    first = cifar_student(s, s["selection_seed"], teacher, s["alpha"], s["temperature"])
     return {
         "teacher": teacher,
         "tuning": {

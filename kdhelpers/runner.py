@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import data, provenance
+from . import data, executors, provenance
 from .config import RunConfig
 from .store import WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
 
@@ -86,13 +86,25 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     is removed only after the run is published, so a kill at any moment loses at most the
     epoch in progress.
     """
-    from .train import NonFiniteLossError, fit, resumed_at
-
     store = store or Store()
     run_id = config.run_id
     if store.exists(run_id):
-        store.discard_partial(run_id)  # left behind by a kill just after publishing
+        if store.partial_path(run_id).exists():  # a kill just after publishing left it
+            store.discard_partial(run_id)
         return _used(store.load(run_id))
+    with store.claim(run_id, on_wait=lambda holder: print(
+            f"run {run_id} is being trained by {holder or 'another process'}; waiting for it",
+            flush=True)):
+        if store.exists(run_id):  # published by the process we waited for
+            store.discard_partial(run_id)
+            return _used(store.load(run_id))
+        return _used(_train_and_publish(config, store, verbose))
+
+
+def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
+    from .train import NonFiniteLossError, fit, resumed_at
+
+    run_id = config.run_id
     provenance.loaded_code_revision()  # pin the revision before a long training starts
     dataset = load_dataset(config)
     teacher_logits, teacher_model, pairs = teacher_inputs(config, store, dataset)
@@ -114,7 +126,7 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     write_artifacts(publish, student, history, dataset, started, resumed_at(work))
     store.commit(publish, run_id)
     store.discard_partial(run_id)
-    return _used(store.load(run_id, trained=True))
+    return store.load(run_id, trained=True)
 
 
 # run id -> training seconds of every run this process has returned: what a chapter's
@@ -220,16 +232,73 @@ def dependency_order(configs: list[RunConfig], store: Store) -> list[RunConfig]:
     return ordered
 
 
-def run_grid(configs, store: Store | None = None, *, progress: bool = True) -> list[Run]:
-    """Run every config (teachers first), skipping finished ones; results in input order."""
+def run_grid(configs, store: Store | None = None, *, progress: bool = True,
+             executor=None) -> list[Run]:
+    """Run every config (teachers first), skipping finished ones; results in input order.
+
+    ``executor``: ``None`` takes the one ``KDHELPERS_EXECUTOR`` names, and without it trains
+    one run after another in this process (a run another process holds is put off until
+    the end, then waited for); any
+    ``concurrent.futures.Executor`` (see :mod:`kdhelpers.executors`: processes or Ray)
+    trains runs at the same time, submitting a student once its teacher is published. Each
+    task returns only its run id; the results are read back from the store, which must be
+    on a file system every worker sees.
+    """
     from tqdm import tqdm  # plain text: no ipywidgets needed in notebooks
 
     store = store or Store()
     configs = list(configs)
     order = dependency_order(configs, store)
+    bar = tqdm(total=len(order), desc="runs", unit="run", disable=not progress)
     results = {}
-    bar = tqdm(order, desc="runs", unit="run", disable=not progress)
-    for config in bar:
-        bar.set_postfix_str(config.run_id)
-        results[config.run_id] = run(config, store)
+    if executor is None:
+        executor = executors.from_environment()
+    if executor is None:
+        queue = list(order)
+        while queue:
+            config = queue.pop(0)
+            # a run another process is training goes to the back of the queue (once its
+            # students are not ahead of it), so two overlapping grids share the work
+            students = any(c.teacher == config.run_id for c in queue)
+            if (not store.exists(config.run_id) and store.is_claimed(config.run_id)
+                    and not students and any(not store.is_claimed(c.run_id) for c in queue)):
+                queue.append(config)
+                continue
+            bar.set_postfix_str(config.run_id)
+            results[config.run_id] = run(config, store)
+            bar.update()
+    else:
+        new = {c.run_id for c in order if not store.exists(c.run_id)}
+        _run_in_waves(order, store, executor, bar)
+        results = {c.run_id: _used(store.load(c.run_id, trained=c.run_id in new)) for c in order}
+    bar.close()
     return [results[c.run_id] for c in configs]
+
+
+def _run_in_waves(order: list[RunConfig], store: Store, executor, bar) -> None:
+    import concurrent.futures as cf
+
+    waiting = list(order)
+    running = {}
+    while waiting or running:
+        ready = [c for c in waiting if c.teacher is None or store.exists(c.teacher)]
+        for config in ready:
+            waiting.remove(config)
+            running[executor.submit(train_in_worker, config.to_dict(), str(store.root))] = config
+        if not running:  # nothing can start: a teacher failed or is missing
+            missing = sorted({c.teacher for c in waiting})
+            raise MissingRunError(f"runs {[c.run_id for c in waiting]} wait for teachers "
+                                  f"{missing} that are not in {store.root}")
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            config = running.pop(future)
+            if future.result() != config.run_id:  # re-raises the worker's error
+                raise RuntimeError(f"worker returned {future.result()!r} for {config.run_id}")
+            bar.set_postfix_str(config.run_id)
+            bar.update()
+
+
+def train_in_worker(config: dict, store_root: str) -> str:
+    """One task of :func:`run_grid` on an executor: train (or load) a run, return its id."""
+    result = run(RunConfig.from_dict(config), Store(store_root))
+    return result.run_id

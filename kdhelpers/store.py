@@ -24,10 +24,14 @@ not list, which is ignored (and rewritten the next time it is needed).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +149,9 @@ class Store:
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
+        if root is not None and not self.root.parent.is_dir():
+            raise ValueError(f"store root {str(root)!r}: its parent directory "
+                             f"{str(self.root.parent)!r} does not exist")
 
     def path(self, run_id: str) -> Path:
         return self.root / run_id
@@ -192,6 +199,76 @@ class Store:
         final = self.path(run_id)
         os.rename(folder, final)  # atomic on one file system; fails if final exists
         return final
+
+    def lock_path(self, run_id: str) -> Path:
+        return self.root / ".partial" / f"{run_id}.lock"
+
+    @contextlib.contextmanager
+    def claim(self, run_id: str, *, poll: float = 2.0, on_wait=None):
+        """Hold the exclusive right to train ``run_id`` in this store; waits while another
+        process holds it.
+
+        The claim is a POSIX record lock (``fcntl.lockf``) on ``.partial/<run id>.lock``:
+        the kernel releases it when its holder exits, however it dies, so a waiter takes
+        over a dead holder's claim at once and resumes from its checkpoint; no timeout is
+        needed. The file also names the holder (host, pid, start) for the waiting message.
+        Needs a file system with POSIX locks (local disks, NFSv4, Lustre, GPFS, CephFS).
+        """
+        path = self.lock_path(run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        told = False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                if on_wait is not None and not told:
+                    on_wait(self.claim_holder(run_id))
+                    told = True
+                time.sleep(poll)
+                continue
+            # the holder we waited for may have removed the file after publishing: a lock on
+            # an unlinked file guards nothing, so start again on the file that is there now
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            break
+        try:
+            holder = {"host": socket.gethostname(), "pid": os.getpid(),
+                      "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+            yield holder
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # before the unlock, so a waiter sees a new file next
+            os.close(fd)  # releases the lock
+
+    def is_claimed(self, run_id: str) -> bool:
+        """Whether another process holds the claim on ``run_id`` right now."""
+        try:
+            fd = os.open(self.lock_path(run_id), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing releases a lock this check took
+        return False
+
+    def claim_holder(self, run_id: str) -> dict:
+        """Who holds the claim on ``run_id`` (as its lock file says), or ``{}``."""
+        try:
+            return json.loads(self.lock_path(run_id).read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
 
     def discard_partial(self, run_id: str) -> None:
         """Remove a run's work files (after it is published, or when it failed)."""

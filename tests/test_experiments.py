@@ -9,6 +9,13 @@ KD_FIELDS = {"teacher", "alpha", "temperature", "seed", "feature", "feature_weig
              "virtual_teacher"}
 
 
+@pytest.fixture(autouse=True)
+def every_profile_for_real(monkeypatch):
+    """conftest.py sets KDHELPERS_PROFILE=smoke for nbval, which would override the profile
+    each test asks for."""
+    monkeypatch.delenv("KDHELPERS_PROFILE", raising=False)
+
+
 def protocol(config):
     return {k: v for k, v in config.to_dict().items() if k not in KD_FIELDS}
 
@@ -47,19 +54,35 @@ def test_exp7_methods_share_one_protocol_and_seeds(profile):
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
-def test_exp7_weights_are_tuned_at_seed_0_and_the_pick_is_reused(profile):
+def test_exp7_weights_are_tuned_on_the_selection_seed_only(profile):
     s = profiles.resolve("exp7", profile)
     runs = experiments.exp7(s)
     assert list(runs["tuning"]["attention transfer"]) == s["at_weights"]
     assert list(runs["tuning"]["FitNets hint"]) == s["hint_weights"]
-    for at_weight in s["at_weights"]:
-        for hint_weight in s["hint_weights"]:
-            methods = experiments.exp7_methods(s, at_weight, hint_weight)
-            # the picked weight's seed-0 run is the tuning run itself: no retraining
-            assert methods["attention transfer"][0] == runs["tuning"]["attention transfer"][at_weight]
-            assert methods["FitNets hint"][0] == runs["tuning"]["FitNets hint"][hint_weight]
     tuning = [c for grid in runs["tuning"].values() for c in grid.values()]
-    assert {c.seed for c in tuning} == {s["seeds"][0]}
+    assert {c.seed for c in tuning} == {s["selection_seed"]}
+    methods = experiments.exp7_methods(s, s["at_weights"][0], s["hint_weights"][0])
+    evaluated = {c.run_id for configs in methods.values() for c in configs}
+    assert not evaluated & {c.run_id for c in tuning}  # the winner's run never counts twice
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+@pytest.mark.parametrize("name", ["exp2", "exp4", "exp5", "exp7"])
+def test_evaluation_seeds_exclude_the_selection_seed(profile, name):
+    s = profiles.resolve(name, profile)
+    assert s["selection_seed"] not in s["seeds"] and len(s["seeds"]) >= 2
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+@pytest.mark.parametrize("name", profiles.EXPERIMENTS)
+def test_every_chapter_builds_at_every_profile(profile, name):
+    from kdhelpers import program
+    from kdhelpers.store import Store
+
+    chapter = program.chapter_plan(name, profiles.resolve(name, profile), Store())
+    assert chapter.runs and all(c.run_id for c in chapter.runs)
+    data = {c.data for c in chapter.runs}
+    assert data == {"sample" if profile == "smoke" else "full"}
 
 
 def test_smoke_tuning_adds_no_runs():

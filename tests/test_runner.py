@@ -214,7 +214,7 @@ def test_grid_survives_sigkill_and_resumes(tmp_path):
     # kill once the first run is finished and a later one has a backed-up epoch
     while time.time() < deadline:
         finished = [p for p in root.glob("cifar_student-*") if p.is_dir()]
-        backups = list((root / ".partial").glob("*/backup/*")) if (root / ".partial").exists() else []
+        backups = list((root / ".partial").glob("*/checkpoint.npz")) if (root / ".partial").exists() else []
         if finished and backups:
             break
         assert proc.poll() is None, "grid finished before it could be killed"
@@ -239,6 +239,12 @@ def test_grid_survives_sigkill_and_resumes(tmp_path):
     for run_id, mtime in done_before.items():  # finished runs were not redone
         assert (root / run_id / "metrics.json").stat().st_mtime_ns == mtime
     assert not list((root / ".partial").iterdir())
+    # the run killed mid-way, resumed in a new process, is the run an uninterrupted one is
+    killed = store.load(interrupted[0])
+    assert killed.metrics["resumed_at_epochs"]
+    whole = run(killed.config, Store(tmp_path / "uninterrupted"))
+    np.testing.assert_array_equal(killed.logits("test"), whole.logits("test"))
+    assert [r["loss"] for r in killed.history] == [r["loss"] for r in whole.history]
 
 
 def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
@@ -314,20 +320,20 @@ def test_mixed_precision_run_is_its_own_run_and_leaves_policy_alone(store):
         config.replace(precision="float16")
 
 
-def test_grid_study_picks_on_validation_and_reuses_the_cell(store):
+def test_grid_study_picks_on_validation_and_evaluates_on_other_seeds(store):
     from kdhelpers import report
     from kdhelpers.study import run_grid_study
 
     base = RunConfig("mnist_student", epochs=1, data="sample")
-    runs = {"baseline": [base.replace(seed=k) for k in (0, 1)],
+    runs = {"baseline": [base.replace(seed=k) for k in (1, 2)],
             "grid": {(a, 4.0): base.replace(teacher=TEACHER.run_id, alpha=a, temperature=4.0)
                      for a in (0.3, 0.9)}}
     run(TEACHER, store)
-    study = run_grid_study(runs, [0, 1], store)
+    study = run_grid_study(runs, [1, 2], store)
     by_val = {k: report.accuracy(r, split="val") for k, r in study.grid.items()}
     assert by_val[study.best] == max(by_val.values())
-    assert study.best_runs[0].run_id == study.grid[study.best].run_id
-    assert [r.config.seed for r in study.best_runs] == [0, 1]
+    assert study.grid[study.best].run_id not in {r.run_id for r in study.best_runs}
+    assert [r.config.seed for r in study.best_runs] == [1, 2]
     assert study.stats["baseline"]["n"] == 2 == study.stats["best"]["n"]
     assert set(study.cells()) == set(runs["grid"])
 

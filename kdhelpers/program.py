@@ -1,0 +1,193 @@
+"""What a profile still has to train, chapter by chapter, and how long it will take.
+
+    python -m kdhelpers.book plan --profile converged --only exp2 exp3 exp6
+    python -m kdhelpers.book train --profile converged --only exp2 exp3 exp6 [--workers 2]
+
+A chapter's runs come in stages: everything its builder in :mod:`kdhelpers.experiments`
+names up front (teachers, baselines, grids), then what depends on a choice made on
+validation (a grid's best cell over the evaluation seeds; chapter 7's picked weights). The
+plan lists the runs not yet in the store and, for a choice not yet made, how many runs will
+follow it. ``train`` trains the known runs, makes the choices, and repeats until the
+chapters need nothing more: the notebooks then execute from the store in seconds.
+
+Estimates use measured speed: images per second of finished runs in the store with the same
+model, width, batch size, augmentation and kind of distillation, else :data:`DEFAULT_SPEED`
+(the 2-core machine of ``bench/README.md``). Prediction and evaluation are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+
+from . import experiments, profiles, report
+from .config import RunConfig
+from .store import Store
+
+TRAIN_IMAGES = {("mnist", "full"): 60000, ("cifar10", "full"): 50000,
+                ("mnist", "sample"): 500, ("cifar10", "sample"): 500}
+# images/s when the store has no comparable run: measured on the 2-core AMD machine, the
+# conv family (batch 64) with the teacher training beside it, so on the slow side
+DEFAULT_SPEED = {"resnet18": 124.0, "cifar_student": 450.0, "mnist_teacher": 4000.0,
+                 "mnist_student": 6000.0, "conv2": 3247.0, "conv4": 745.0, "conv6": 732.0,
+                 "conv8": 706.0, "conv10": 372.0}
+
+
+@dataclass
+class ChapterPlan:
+    """The runs a chapter needs now, and the runs that will follow choices not yet made."""
+
+    experiment: str
+    runs: list[RunConfig]
+    pending: list[tuple[str, list[RunConfig]]] = field(default_factory=list)
+
+
+def _flatten(value) -> list[RunConfig]:
+    if isinstance(value, RunConfig):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [config for item in value for config in _flatten(item)]
+
+
+def _loaded(configs, store: Store):
+    """``{key: Run}`` if every config of the mapping is finished, else ``None``."""
+    if not all(store.exists(c.run_id) for c in configs.values()):
+        return None
+    return {key: store.load(c.run_id) for key, c in configs.items()}
+
+
+def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
+    """Every run of ``experiment`` under ``settings`` that is known now (finished or not),
+    plus what follows the choices still open."""
+    s = settings
+    if experiment in ("exp2", "exp4", "exp5"):
+        built = getattr(experiments, experiment)(s)
+        fixed = [c for key, c in built.items() if key != "grid" for c in _flatten(c)]
+        runs = fixed + list(built["grid"].values())
+        grid = _loaded(built["grid"], store)
+        if grid is None:
+            example = next(iter(built["grid"].values()))
+            return ChapterPlan(experiment, runs, [(
+                "the validation-best cell over the evaluation seeds, once the grid is done",
+                experiments.seeded(example, s["seeds"]))])
+        best = built["grid"][report.best_cell(grid)]
+        return ChapterPlan(experiment, runs + experiments.seeded(best, s["seeds"]))
+    if experiment == "exp7":
+        built = experiments.exp7(s)
+        runs = [built["teacher"]] + _flatten(built["tuning"])
+        tuning = {name: _loaded(by_weight, store) for name, by_weight in built["tuning"].items()}
+        if any(value is None for value in tuning.values()):
+            example = experiments.exp7_methods(s, s["at_weights"][0], s["hint_weights"][0])
+            return ChapterPlan(experiment, runs, [(
+                "every method over the evaluation seeds, once the weights are picked",
+                _flatten(example))])
+        picks = {name: report.best_cell(by_weight) for name, by_weight in tuning.items()}
+        methods = experiments.exp7_methods(s, at_weight=picks["attention transfer"],
+                                           hint_weight=picks["FitNets hint"])
+        return ChapterPlan(experiment, runs + _flatten(methods))
+    return ChapterPlan(experiment, _flatten(getattr(experiments, experiment)(s)))
+
+
+def train_images(config: RunConfig) -> int:
+    """Training images one epoch of ``config`` visits."""
+    total = TRAIN_IMAGES[(config.dataset, config.data)]
+    return round(total * (1 - config.val_fraction) * config.fraction)
+
+
+def _speed_key(config: RunConfig) -> tuple:
+    kind = "feature" if config.feature != "none" else "plain"
+    return (config.model, config.width, config.batch_size, config.augment, kind, config.data)
+
+
+def measured_speeds(store: Store) -> dict[tuple, float]:
+    """Median images/s of the finished runs in ``store``, by :func:`_speed_key`."""
+    samples: dict[tuple, list[float]] = {}
+    for metrics_path in store.root.glob("*/metrics.json"):
+        try:
+            metrics = json.loads(metrics_path.read_text())
+            config = RunConfig.from_dict(
+                json.loads((metrics_path.parent / "config.json").read_text())["config"])
+        except (OSError, ValueError, KeyError):
+            continue  # an unreadable run is reported when it is loaded, not here
+        seconds = metrics.get("train_seconds") or 0.0
+        if seconds > 0 and not metrics.get("resumed_at_epochs"):
+            images = metrics["n_train"] * metrics["epochs"]
+            samples.setdefault(_speed_key(config), []).append(images / seconds)
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def estimate_seconds(config: RunConfig, speeds: dict[tuple, float]) -> float:
+    speed = speeds.get(_speed_key(config)) or DEFAULT_SPEED.get(config.model, 500.0)
+    return train_images(config) * config.epochs / speed
+
+
+def plan(experiments_: list[str], profile: str, store: Store | None = None) -> dict:
+    """Per chapter: runs to train now, runs pending a choice, estimated hours; and totals.
+
+    A run shared by chapters (a teacher, a baseline) is counted in the first that needs it.
+    """
+    store = store or Store()
+    speeds = measured_speeds(store)
+    counted: set[str] = set()
+    chapters = {}
+    for experiment in experiments_:
+        settings = profiles.resolve(experiment, profile)
+        chapter = chapter_plan(experiment, settings, store)
+        todo = [c for c in _unique(chapter.runs) if not store.exists(c.run_id)
+                and c.run_id not in counted]
+        counted.update(c.run_id for c in todo)
+        later = [(label, [c for c in configs if c.run_id not in counted])
+                 for label, configs in chapter.pending]
+        chapters[experiment] = {
+            "done": sum(store.exists(c.run_id) for c in _unique(chapter.runs)),
+            "todo": [c.run_id for c in todo],
+            "todo_hours": sum(estimate_seconds(c, speeds) for c in todo) / 3600,
+            "pending": [{"after": label, "runs": len(configs),
+                         "hours": sum(estimate_seconds(c, speeds) for c in configs) / 3600}
+                        for label, configs in later],
+        }
+    hours = sum(ch["todo_hours"] + sum(p["hours"] for p in ch["pending"])
+                for ch in chapters.values())
+    return {"profile": profile, "chapters": chapters, "total_hours": hours}
+
+
+def _unique(configs):
+    seen = {}
+    for config in configs:
+        seen.setdefault(config.run_id, config)
+    return list(seen.values())
+
+
+def format_plan(result: dict) -> str:
+    lines = [f"plan for profile {result['profile']!r} (estimated training hours on this "
+             f"store's measured speeds; one process)"]
+    for experiment, chapter in result["chapters"].items():
+        lines.append(f"  {experiment}: {chapter['done']} runs done, {len(chapter['todo'])} to "
+                     f"train now ({chapter['todo_hours']:.1f} h)")
+        for pending in chapter["pending"]:
+            lines.append(f"      then {pending['runs']} runs ({pending['hours']:.1f} h): "
+                         f"{pending['after']}")
+    lines.append(f"  total still to train: {result['total_hours']:.1f} h")
+    return "\n".join(lines)
+
+
+def train(experiments_: list[str], profile: str, store: Store | None = None, *,
+          executor=None, progress: bool = True) -> int:
+    """Train what the chapters need, stage after stage, until nothing is left; the number
+    of runs trained or loaded on the way."""
+    from .runner import run_grid
+
+    store = store or Store()
+    handled = 0
+    while True:
+        todo = []
+        for experiment in experiments_:
+            chapter = chapter_plan(experiment, profiles.resolve(experiment, profile), store)
+            todo += [c for c in chapter.runs if not store.exists(c.run_id)]
+        todo = _unique(todo)
+        if not todo:
+            return handled
+        run_grid(todo, store, executor=executor, progress=progress)
+        handled += len(todo)

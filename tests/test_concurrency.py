@@ -1,0 +1,124 @@
+"""Several processes on one store (issue #14): never two trainings of one run, never a run
+trained twice; grids on worker processes and on Ray."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from kdhelpers import executors
+from kdhelpers.config import RunConfig
+from kdhelpers.runner import run_grid
+from kdhelpers.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+# prints one JSON line per run: its id and whether this process trained it
+GRID = textwrap.dedent("""
+    import json, sys
+    from kdhelpers.config import RunConfig
+    from kdhelpers.runner import run
+    from kdhelpers.store import Store
+    store = Store(sys.argv[1])
+    for seed in json.loads(sys.argv[2]):
+        config = RunConfig("cifar_student", epochs=int(sys.argv[3]), data="sample", seed=seed)
+        result = run(config, store)
+        print(json.dumps({"run": result.run_id, "trained": result.trained}), flush=True)
+""")
+
+
+def start(tmp_path, seeds, epochs=2):
+    script = tmp_path / "grid.py"
+    script.write_text(GRID)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, str(script), str(tmp_path / "artifacts"),
+                             json.dumps(seeds), str(epochs)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def outcome(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_two_processes_on_the_same_config_train_it_once(tmp_path):
+    first, second = start(tmp_path, [0]), start(tmp_path, [0])
+    results = outcome(first) + outcome(second)
+    assert sorted(r["trained"] for r in results) == [False, True]
+    Store(tmp_path / "artifacts").load(results[0]["run"])  # a valid, sealed run
+
+
+def test_overlapping_grids_train_each_run_once(tmp_path):
+    first, second = start(tmp_path, [0, 1, 2]), start(tmp_path, [2, 1, 3])
+    results = outcome(first) + outcome(second)
+    trained = [r["run"] for r in results if r["trained"]]
+    assert len(trained) == len(set(trained)) == 4  # seeds 0-3, each trained by one process
+    store = Store(tmp_path / "artifacts")
+    for run_id in trained:
+        assert store.load(run_id).metrics["epochs"] == 2
+    assert not [p for p in (tmp_path / "artifacts" / ".partial").iterdir()]
+
+
+def test_a_waiting_process_takes_over_from_a_killed_holder(tmp_path):
+    holder = start(tmp_path, [0], epochs=6)
+    root = tmp_path / "artifacts"
+    deadline = time.time() + 240
+    while not list(root.glob(".partial/*/checkpoint.npz")):
+        assert holder.poll() is None and time.time() < deadline, "holder made no progress"
+        time.sleep(0.05)
+    waiter = start(tmp_path, [0], epochs=6)
+    time.sleep(8)  # the waiter is up and waiting on the claim
+    assert waiter.poll() is None
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    results = outcome(waiter)
+    assert results[0]["trained"]
+    published = Store(root).load(results[0]["run"])
+    assert published.metrics["resumed_at_epochs"]  # went on from the holder's checkpoint
+    assert [row["epoch"] for row in published.history] == list(range(6))
+
+
+def test_grid_on_worker_processes_respects_teachers(store):
+    teacher = RunConfig("mnist_teacher", epochs=1, data="sample")
+    students = [RunConfig("mnist_student", epochs=1, data="sample", seed=k,
+                          teacher=teacher.run_id, alpha=0.5, temperature=4.0) for k in (0, 1)]
+    with executors.process_pool(2) as pool:
+        results = run_grid(students + [teacher], store, executor=pool, progress=False)
+    assert [r.run_id for r in results] == [c.run_id for c in students + [teacher]]
+    assert all(store.exists(c.run_id) for c in students + [teacher])
+
+
+@pytest.mark.ray
+def test_grid_on_ray(store):
+    ray = pytest.importorskip("ray")
+    teacher = RunConfig("mnist_teacher", epochs=1, data="sample")
+    student = RunConfig("mnist_student", epochs=1, data="sample", teacher=teacher.run_id,
+                        alpha=0.5, temperature=4.0)
+    executor = executors.RayExecutor(num_cpus=2, include_dashboard=False,
+                                     runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        results = run_grid([student, teacher], store, executor=executor, progress=False)
+    finally:
+        ray.shutdown()
+    assert [r.run_id for r in results] == [student.run_id, teacher.run_id]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("threads:2", "'threads:2' is not allowed"),
+    ("processes:0", "positive integer"),
+    ("processes:two", "positive integer"),
+])
+def test_bad_executor_settings(spec, message):
+    with pytest.raises(ValueError, match=message):
+        executors.from_spec(spec)
+
+
+def test_store_under_a_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        Store(tmp_path / "no" / "such" / "artifacts")

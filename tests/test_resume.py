@@ -1,0 +1,238 @@
+"""Exact resume (issue #13): a run interrupted after any epoch and resumed trains exactly as
+an uninterrupted one; the store serves only what a config asks for, verified."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kdhelpers import train
+from kdhelpers.config import RunConfig
+from kdhelpers.runner import load_dataset, run
+from kdhelpers.store import CorruptRunError, Store
+
+
+class Interrupted(Exception):
+    """Stands for a kill: raised right after an epoch's checkpoint is written."""
+
+
+def interrupt_after(monkeypatch, stop_epoch):
+    original = train.AtomicCheckpoint.on_epoch_end
+
+    def crash(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == stop_epoch:
+            raise Interrupted
+
+    monkeypatch.setattr(train.AtomicCheckpoint, "on_epoch_end", crash)
+    return lambda: monkeypatch.setattr(train.AtomicCheckpoint, "on_epoch_end", original)
+
+
+def assert_same_variables(a, b):
+    assert len(a.variables) == len(b.variables)
+    for x, y in zip(a.variables, b.variables):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=x.path)
+
+
+def fit_interrupted(config, dataset, work_dir, monkeypatch, stop_epoch, **inputs):
+    restore = interrupt_after(monkeypatch, stop_epoch)
+    with pytest.raises(Interrupted):
+        train.fit(config, dataset, work_dir=work_dir, **inputs)
+    restore()
+    return train.fit(config, dataset, work_dir=work_dir, **inputs)
+
+
+def test_every_epoch_draws_its_own_order():
+    first, second = train.epoch_order(0, 0, 500), train.epoch_order(0, 1, 500)
+    assert sorted(first) == list(range(500)) and not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, train.epoch_order(0, 0, 500))  # any process
+    assert not np.array_equal(first, train.epoch_order(1, 0, 500))
+
+
+def test_fit_visits_rows_in_the_epoch_order(tmp_path, monkeypatch):
+    """What fit passes to Keras each epoch is the data in epoch_order, never shuffled again."""
+    config = RunConfig("mnist_student", epochs=2, data="sample", seed=3)
+    dataset = load_dataset(config)
+    seen = []
+    original = train.keras.Model.fit
+
+    def spy(self, x, y, **kwargs):
+        seen.append((np.asarray(y).copy(), kwargs["shuffle"], kwargs["initial_epoch"]))
+        return original(self, x, y, **kwargs)
+
+    monkeypatch.setattr(train.keras.Model, "fit", spy)
+    train.fit(config, dataset, work_dir=tmp_path)
+    assert [(s, e) for _, s, e in seen] == [(False, 0), (False, 1)]
+    for epoch, (labels, _, _) in enumerate(seen):
+        np.testing.assert_array_equal(labels, dataset.y_train[train.epoch_order(3, epoch, 450)])
+    assert not np.array_equal(seen[0][0], seen[1][0])
+
+
+@pytest.mark.parametrize("shuffle", ["per_epoch", "keras"])
+def test_resumed_plain_run_is_bit_identical(tmp_path, monkeypatch, shuffle):
+    # the MNIST teacher has dropout: its seed-generator state must be restored too
+    config = RunConfig("mnist_teacher", epochs=3, data="sample", seed=2, shuffle=shuffle)
+    dataset = load_dataset(config)
+    whole, history = train.fit(config, dataset, work_dir=tmp_path / "whole")
+    resumed, resumed_history = fit_interrupted(config, dataset, tmp_path / "resumed",
+                                               monkeypatch, stop_epoch=0)
+    assert_same_variables(whole, resumed)
+    assert [r["loss"] for r in history] == [r["loss"] for r in resumed_history]
+    assert train.resumed_at(tmp_path / "resumed") == [1]
+
+
+def test_resumed_logit_kd_run_is_bit_identical(tmp_path, monkeypatch):
+    config = RunConfig("mnist_student", epochs=3, data="sample", seed=1, teacher="t",
+                       alpha=0.6, temperature=4.0)
+    dataset = load_dataset(config)
+    logits = np.random.default_rng(0).normal(size=(len(dataset.y_train), 10)).astype("float32")
+    whole, _ = train.fit(config, dataset, work_dir=tmp_path / "whole",
+                         teacher_train_logits=logits)
+    resumed, _ = fit_interrupted(config, dataset, tmp_path / "resumed", monkeypatch,
+                                 stop_epoch=1, teacher_train_logits=logits)
+    assert_same_variables(whole, resumed)
+
+
+def test_resumed_feature_kd_and_augmented_teacher_are_bit_identical(tmp_path, monkeypatch, store):
+    teacher = RunConfig("resnet18", width=0.25, epochs=2, data="sample", augment=True,
+                        optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=64)
+    dataset = load_dataset(teacher)
+    whole, _ = train.fit(teacher, dataset, work_dir=tmp_path / "t_whole")
+    resumed, _ = fit_interrupted(teacher, dataset, tmp_path / "t_resumed", monkeypatch,
+                                 stop_epoch=0)
+    assert_same_variables(whole, resumed)  # augmentation draws included
+
+    from kdhelpers.feature_kd import layer_pairs
+
+    teacher_model = run(teacher, store).load_model()
+    student = RunConfig("cifar_student", epochs=2, data="sample", teacher="t", alpha=0.5,
+                        temperature=4.0, feature="at", feature_weight=100.0)
+    inputs = dict(teacher_model=teacher_model,
+                  feature_layers=layer_pairs("cifar_student", "resnet18", "at"))
+    whole, _ = train.fit(student, dataset, work_dir=tmp_path / "s_whole", **inputs)
+    resumed, _ = fit_interrupted(student, dataset, tmp_path / "s_resumed", monkeypatch,
+                                 stop_epoch=0, **inputs)
+    assert_same_variables(whole, resumed)
+
+
+def test_kill_after_training_but_before_publishing_keeps_the_training(store, monkeypatch):
+    from kdhelpers import runner
+
+    config = RunConfig("mnist_student", epochs=2, data="sample")
+
+    def killed(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(runner, "write_artifacts", killed)
+    with pytest.raises(Interrupted):
+        run(config, store)
+    log = (store.partial_path(config.run_id) / train.HISTORY_LOG).read_text()
+    monkeypatch.undo()
+    result = run(config, store)
+    assert result.metrics["resumed_at_epochs"] == [2]  # nothing was trained again
+    assert [json.loads(line) for line in log.splitlines()] == result.history
+    assert not store.partial_path(config.run_id).exists()
+
+
+def test_torn_epoch_log_line_is_dropped_on_resume(tmp_path, monkeypatch, store):
+    config = RunConfig("mnist_student", epochs=3, data="sample")
+    restore = interrupt_after(monkeypatch, 0)
+    with pytest.raises(Interrupted):
+        run(config, store)
+    restore()
+    log = store.partial_path(config.run_id) / train.HISTORY_LOG
+    with log.open("a") as handle:
+        handle.write('{"epoch": 1, "seconds": 0.')  # a kill in the middle of a line
+    result = run(config, store)
+    assert [row["epoch"] for row in result.history] == [0, 1, 2]
+    assert result.metrics["epochs"] == 3 and result.metrics["resumed_at_epochs"] == [1]
+
+
+def test_uninterrupted_run_records_no_resume(store):
+    result = run(RunConfig("mnist_student", epochs=1, data="sample"), store)
+    assert result.metrics["resumed_at_epochs"] == []
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
+    config = RunConfig("mnist_student", epochs=1, data="sample")
+    (tmp_path / train.CHECKPOINT).write_bytes(b"not an npz")
+    with pytest.raises(train.CheckpointError, match="checkpoint.npz is unreadable"):
+        train.fit(config, load_dataset(config), work_dir=tmp_path)
+
+
+def test_full_data_config_refuses_the_sample(store, monkeypatch):
+    monkeypatch.setenv("KDHELPERS_DATA", "sample")
+    config = RunConfig("mnist_student", epochs=1, data="full")
+    with pytest.raises(ValueError, match="data='full' but KDHELPERS_DATA='sample'"):
+        run(config, store)
+    assert not store.exists(config.run_id)
+
+
+def test_a_sample_trained_run_is_never_served_as_full_data(store):
+    sample = run(RunConfig("mnist_student", epochs=1, data="sample"), store)
+    full = RunConfig("mnist_student", epochs=1, data="full")
+    os.rename(sample.path, store.path(full.run_id))  # what the old code published
+    path = store.path(full.run_id)
+    (path / "config.json").write_text(json.dumps({"run_id": full.run_id,
+                                                  "config": full.to_dict()}))
+    manifest = json.loads((path / "MANIFEST.json").read_text())
+    from kdhelpers.store import _sha256_file
+
+    manifest["config.json"] = _sha256_file(path / "config.json")
+    (path / "MANIFEST.json").write_text(json.dumps(manifest))
+    with pytest.raises(CorruptRunError, match="trained on the bundled sample"):
+        Store(store.root).load(full.run_id)
+
+
+def test_weights_are_covered_by_the_manifest(store):
+    teacher = run(RunConfig("mnist_teacher", epochs=1, data="sample"), store)
+    other = run(RunConfig("mnist_teacher", epochs=1, data="sample", seed=9), store)
+    assert "weights.keras" in json.loads((teacher.path / "MANIFEST.json").read_text())
+    (teacher.path / "weights.keras").write_bytes((other.path / "weights.keras").read_bytes())
+    with pytest.raises(CorruptRunError, match="not this run's weights"):
+        store.load(teacher.run_id).load_model()
+    data = bytearray((other.path / "weights.keras").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (other.path / "weights.keras").write_bytes(bytes(data))
+    with pytest.raises(CorruptRunError, match="sha256"):
+        store.load(other.run_id).load_model()
+
+
+def test_weights_of_runs_sealed_before_the_manifest_listed_them_are_checked(store):
+    teacher = run(RunConfig("mnist_teacher", epochs=1, data="sample"), store)
+    other = run(RunConfig("mnist_teacher", epochs=1, data="sample", seed=9), store)
+    for result in (teacher, other):  # as the old code sealed them
+        manifest = json.loads((result.path / "MANIFEST.json").read_text())
+        del manifest["weights.keras"]
+        (result.path / "MANIFEST.json").write_text(json.dumps(manifest))
+    assert store.load(other.run_id).load_model() is not None  # checked, then listed
+    assert "weights.keras" in json.loads((other.path / "MANIFEST.json").read_text())
+    (teacher.path / "weights.keras").write_bytes((other.path / "weights.keras").read_bytes())
+    with pytest.raises(CorruptRunError, match="does not reproduce the run's stored test logits"):
+        store.load(teacher.run_id).load_model()
+
+
+def test_old_config_files_keep_their_ids_and_behaviour():
+    """A config.json written before the shuffle field existed was trained with Keras' shuffle."""
+    old = {"model": "mnist_student", "epochs": 1}
+    config = RunConfig.from_dict(old)
+    assert config.shuffle == "keras"
+    assert config.run_id != RunConfig("mnist_student", epochs=1).run_id  # new default: per_epoch
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"teacher": ""}, "teacher=''"),
+    ({"shuffle": "random"}, "shuffle='random'"),
+])
+def test_bad_resume_related_configs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig(**{"model": "mnist_student", "epochs": 1, **kwargs})
+
+
+def test_numpy_numbers_are_accepted():
+    config = RunConfig("mnist_student", epochs=np.int64(2), seed=np.int32(1), teacher="t",
+                       alpha=np.float32(0.5), temperature=np.float64(4))
+    assert config == RunConfig("mnist_student", epochs=2, seed=1, teacher="t", alpha=0.5,
+                               temperature=4.0)
+    assert config.run_id == RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))).run_id
