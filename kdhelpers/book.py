@@ -48,20 +48,41 @@ def selected(only: list[str] | None, summary: bool = True) -> list[str]:
 
 
 def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
-    """Run one notebook in place through papermill; return its status record."""
+    """Run one notebook through papermill into a temporary file beside it, and replace the
+    chapter only when the whole notebook ran: a failed or killed execution never leaves a
+    half-executed chapter (papermill writes its output as it goes). Returns the status
+    record; a failure is recorded (``failed``) and re-raised."""
     import papermill
 
     path = book_dir / NOTEBOOKS[key]
+    scratch = path.with_name(f".{path.stem}.executing.ipynb")
     started = time.perf_counter()
-    papermill.execute_notebook(str(path), str(path), parameters={"profile": profile},
-                               cwd=str(book_dir), kernel_name="python3", progress_bar=False,
-                               log_output=False)
+    try:
+        papermill.execute_notebook(str(path), str(scratch), parameters={"profile": profile},
+                                   cwd=str(book_dir), kernel_name="python3",
+                                   progress_bar=False, log_output=False)
+    except BaseException as error:
+        scratch.unlink(missing_ok=True)
+        failed = {"notebook": NOTEBOOKS[key], "profile": profile,
+                  "failed": f"{type(error).__name__}: {str(error).strip().splitlines()[-1:] or ''}",
+                  "executed": provenance.record()["created"]}
+        raise ChapterFailed(failed) from error
+    os.replace(scratch, path)
     record = provenance.record()
     return {"notebook": NOTEBOOKS[key], "profile": profile, "executed": record["created"],
             "wall_seconds": round(time.perf_counter() - started, 1),
             "backend": record["versions"]["backend"], "versions": record["versions"],
             "code": record["code"], "machine": record["machine"]["processor"],
             "cpu_count": record["machine"]["cpu_count"]}
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter's execution failed; ``record`` is what the status page shows for it."""
+
+    def __init__(self, record: dict):
+        super().__init__(f"{record['notebook']} failed at profile {record['profile']}: "
+                         f"{record['failed']}")
+        self.record = record
 
 
 def training_cost(results_folder: Path) -> dict:
@@ -117,9 +138,15 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         "| notebook | profile | executed (UTC) | wall time | backend | versions | code revision |",
         "|---|---|---|---|---|---|---|",
     ]
+    failures = []
     for key in NOTEBOOKS:
         r = records.get(key)
-        if r is None:
+        failed = (r or {}).get("failed_run")
+        if failed:
+            failures.append(f"- `{NOTEBOOKS[key]}`: the execution at `{failed['profile']}` on "
+                            f"{failed['executed']} failed ({failed['failed']}); the page "
+                            f"shows its last complete execution.")
+        if r is None or "versions" not in r:
             lines.append(f"| {NOTEBOOKS[key]} | not executed | | | | | |")
             continue
         versions = ", ".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
@@ -127,11 +154,13 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         lines.append(f"| {r['notebook']} | {r['profile']} | {r['executed']} | "
                      f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
                      f"{r['machine']} | {versions} | `{commit}` |")
+    if failures:
+        lines += ["", "**Failed executions**", "", *failures]
     from .report import results_dir
     from .store import Store
 
     store = Store(store_root) if store_root is not None else None
-    for profile in sorted({r["profile"] for r in records.values()} - {"smoke"}):
+    for profile in sorted({r.get("profile") for r in records.values()} - {"smoke", None}):
         cost = training_cost(results_dir(profile, store))
         if cost["chapters"]:
             lines += _cost_lines(profile, cost)
@@ -184,13 +213,25 @@ def main(argv=None) -> int:
         return 0
     for key in keys:
         print(f"[{profile}] executing {NOTEBOOKS[key]} ...", flush=True)
-        record = execute(key, profile)
-        # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
-        records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
-        records[key] = record
-        write_status(records)
+        try:
+            record = execute(key, profile)
+        except ChapterFailed as failure:
+            _record_status(key, {"failed_run": failure.record})
+            print(f"[{profile}] {failure}; the chapter keeps its last execution", flush=True)
+            return 1
+        _record_status(key, record)
         print(f"[{profile}] {NOTEBOOKS[key]} done in {record['wall_seconds']:.0f} s", flush=True)
     return 0
+
+
+def _record_status(key: str, update: dict) -> None:
+    # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
+    records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
+    if "failed_run" in update:  # keep the last good execution, and say what failed since
+        records[key] = {**records.get(key, {}), **update}
+    else:
+        records[key] = update
+    write_status(records)
 
 
 if __name__ == "__main__":

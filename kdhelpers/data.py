@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,18 @@ def resolve_source(data_dir: str | os.PathLike | None = None) -> str:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
-        missing = [k for k in KEYS if k not in archive.files]
-        if missing:
-            raise DataIntegrityError(f"{path} lacks the arrays {missing}; expected keys {list(KEYS)}")
-        return {k: archive[k] for k in KEYS}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in KEYS if k not in archive.files]
+            if missing:
+                raise DataIntegrityError(f"{path} lacks the arrays {missing}; expected keys "
+                                         f"{list(KEYS)}")
+            return {k: archive[k] for k in KEYS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        if isinstance(error, DataIntegrityError):
+            raise
+        raise DataIntegrityError(f"{path} is not a readable .npz archive ({type(error).__name__}: "
+                                 f"{error}); expected keys {list(KEYS)}") from error
 
 
 def _from_keras(name: str) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ the softmax and the T² factor, which the tests also pin down).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from ._checks import check_alpha, check_temperature
@@ -29,17 +30,47 @@ def kd_loss(y_true, student_logits, teacher_logits, *, alpha, temperature):
     """
     alpha = check_alpha(alpha)
     temperature = check_temperature(temperature)
+    y_true = _check_labels(y_true, student_logits)
     student_logits = ops.convert_to_tensor(student_logits, "float32")
     teacher_logits = ops.convert_to_tensor(teacher_logits, "float32")
     if student_logits.shape[-1] != teacher_logits.shape[-1]:
         raise ValueError(
             f"teacher has {teacher_logits.shape[-1]} classes but student has "
             f"{student_logits.shape[-1]}; they must be equal")
+    rows = {"y_true": y_true.shape[0], "student_logits": student_logits.shape[0],
+            "teacher_logits": teacher_logits.shape[0]}
+    if len({n for n in rows.values() if n is not None}) > 1:  # no silent broadcasting
+        raise ValueError(f"kd_loss: the batch sizes differ: {rows}")
     hard = keras.losses.sparse_categorical_crossentropy(y_true, student_logits, from_logits=True)
     log_p_student = ops.log_softmax(student_logits / temperature, axis=-1)
     log_p_teacher = ops.log_softmax(teacher_logits / temperature, axis=-1)
     kl = ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
     return ops.mean((1.0 - alpha) * hard + alpha * temperature**2 * kl)
+
+
+def _check_labels(y_true, student_logits):
+    """Integer class labels of shape (batch,) in [0, classes): anything else (floats, which
+    would be truncated; one-hot rows; strings) is refused with the value's description."""
+    classes = student_logits.shape[-1]
+    if isinstance(y_true, (list, tuple)) or hasattr(y_true, "__array__") and not ops.is_tensor(y_true):
+        array = np.asarray(y_true)
+        if not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"kd_loss: y_true must hold integer class labels, got dtype "
+                             f"{array.dtype} (one-hot or soft labels are not supported)")
+        if array.size and (array.min() < 0 or classes is not None and array.max() >= classes):
+            raise ValueError(f"kd_loss: labels must lie in [0, {classes}); got "
+                             f"{array.min()}..{array.max()}")
+        y_true = array
+    y_true = ops.convert_to_tensor(y_true)
+    if "int" not in str(y_true.dtype):
+        raise ValueError(f"kd_loss: y_true must hold integer class labels, got dtype "
+                         f"{y_true.dtype} (one-hot or soft labels are not supported)")
+    if len(y_true.shape) == 2 and y_true.shape[-1] == 1:
+        y_true = ops.reshape(y_true, (-1,))
+    if len(y_true.shape) != 1:
+        raise ValueError(f"kd_loss: y_true must have shape (batch,), got {tuple(y_true.shape)}; "
+                         f"one-hot labels are not supported")
+    return y_true
 
 
 class DistillationModel(keras.Model):

@@ -119,3 +119,36 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
     assert "## Compute behind the `cpu` results" in text
     assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
     assert "| every chapter together | 4 | 2.00 h |" in text
+
+
+def test_a_failed_execution_never_replaces_the_executed_chapter(tmp_path, monkeypatch):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("print('executed before')"),
+                      nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    before = path.read_bytes()
+    monkeypatch.setitem(book.NOTEBOOKS, "broken", "broken.ipynb")
+    with pytest.raises(book.ChapterFailed, match="broken.ipynb failed at profile smoke"):
+        book.execute("broken", "smoke", book_dir=tmp_path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["broken.ipynb"]
+
+
+def test_status_page_reports_a_failed_execution(tmp_path):
+    failed = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu",
+              "failed": "RuntimeError: boom", "executed": "2026-01-01T00:00:00Z"}
+    book.write_status({"exp2": {"failed_run": failed}}, tmp_path / "s.json", tmp_path / "s.md",
+                      tmp_path / "store")
+    text = (tmp_path / "s.md").read_text()
+    assert "failed (RuntimeError: boom)" in text and "exp2_alpha_temperature.ipynb | not executed" in text
+
+
+def test_bogus_profile_from_the_environment_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setenv("KDHELPERS_PROFILE", "bogus")
+    with pytest.raises(SystemExit) as exit_info:
+        book.main(["run", "--only", "exp1"])
+    assert exit_info.value.code == 2 and "profile='bogus'" in capsys.readouterr().err

@@ -192,3 +192,22 @@ def test_student_regularisation_losses_are_added():
     with_reg = model.evaluate({"images": x, "teacher_logits": logits}, y, verbose=0)
     plain = value(kd_loss(y, reg(x), logits, alpha=0.5, temperature=2.0))
     assert with_reg > plain + 1e-3
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([1.7, 0.0]), "integer class labels, got dtype float64"),
+    (np.array([0, 10]), r"labels must lie in \[0, 10\)"),
+    (np.array([-1, 2]), r"labels must lie in \[0, 10\)"),
+    (np.eye(10, dtype="int64")[:2], "one-hot labels are not supported"),
+    (np.array(["cat", "dog"]), "integer class labels"),
+])
+def test_kd_loss_refuses_labels_it_cannot_use(labels, message):
+    logits = np.zeros((2, 10), "float32")
+    with pytest.raises(ValueError, match=message):
+        kd_loss(labels, logits, logits, alpha=0.5, temperature=2.0)
+
+
+def test_kd_loss_does_not_broadcast_a_one_row_teacher():
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        kd_loss(np.array([0, 1, 2]), np.zeros((3, 10), "float32"), np.zeros((1, 10), "float32"),
+                alpha=0.5, temperature=2.0)
