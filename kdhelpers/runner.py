@@ -91,14 +91,14 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     if store.exists(run_id):
         if store.partial_path(run_id).exists():  # a kill just after publishing left it
             store.discard_partial(run_id)
-        return _used(store.load(run_id))
+        return store.load(run_id)
     with store.claim(run_id, on_wait=lambda holder: print(
             f"run {run_id} is being trained by {holder or 'another process'}; waiting for it",
             flush=True)):
         if store.exists(run_id):  # published by the process we waited for
             store.discard_partial(run_id)
-            return _used(store.load(run_id))
-        return _used(_train_and_publish(config, store, verbose))
+            return store.load(run_id)
+        return _train_and_publish(config, store, verbose)
 
 
 def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
@@ -127,21 +127,6 @@ def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
     store.commit(publish, run_id)
     store.discard_partial(run_id)
     return store.load(run_id, trained=True)
-
-
-# run id -> training seconds of every run this process has returned: what a chapter's
-# results cost to compute (report.save_results records it; the status page sums it)
-_USED_RUNS: dict[str, float] = {}
-
-
-def _used(result: Run) -> Run:
-    _USED_RUNS[result.run_id] = float(result.metrics.get("train_seconds") or 0.0)
-    return result
-
-
-def used_runs() -> dict[str, float]:
-    """``{run id: training seconds}`` of every run :func:`run` returned in this process."""
-    return dict(_USED_RUNS)
 
 
 def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
@@ -270,7 +255,7 @@ def run_grid(configs, store: Store | None = None, *, progress: bool = True,
     else:
         new = {c.run_id for c in order if not store.exists(c.run_id)}
         _run_in_waves(order, store, executor, bar)
-        results = {c.run_id: _used(store.load(c.run_id, trained=c.run_id in new)) for c in order}
+        results = {c.run_id: store.load(c.run_id, trained=c.run_id in new) for c in order}
     bar.close()
     return [results[c.run_id] for c in configs]
 
