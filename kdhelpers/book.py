@@ -20,31 +20,23 @@ import sys
 import time
 from pathlib import Path
 
-from . import profiles, provenance
+from . import chapters, profiles, provenance
 
 BOOK_DIR = provenance.REPO_ROOT / "book"
-# Chapter key -> notebook; the summary reads every chapter's results, so it runs last.
-NOTEBOOKS = {
-    "exp1": "exp1_mnist.ipynb",
-    "exp2": "exp2_alpha_temperature.ipynb",
-    "exp3": "exp3_training_data.ipynb",
-    "exp4": "exp4_teacher_free.ipynb",
-    "exp5": "exp5_student_as_teacher.ipynb",
-    "exp6": "exp6_teacher_assistants.ipynb",
-    "exp7": "exp7_beyond_logits.ipynb",
-    "summary": "summary.ipynb",
-}
+NOTEBOOKS = {c.key: c.notebook for c in chapters.CHAPTERS}  # chapters first, summaries last
 STATUS_JSON = BOOK_DIR / "status.json"
 STATUS_MD = BOOK_DIR / "status.md"
 
 
 def selected(only: list[str] | None, summary: bool = True) -> list[str]:
-    """Notebooks to execute, in book order; the summary last unless ``summary`` is False."""
+    """Notebooks to execute, in book order; the summary pages last unless ``summary`` is
+    False (or they are named in ``only``)."""
     for key in only or []:
         if key not in NOTEBOOKS:
             raise ValueError(f"--only {key!r} is not a notebook; choose from {list(NOTEBOOKS)}")
-    keys = [k for k in NOTEBOOKS if k != "summary" and (not only or k in only)]
-    return keys + ["summary"] if summary or (only and "summary" in only) else keys
+    keys = [k for k in chapters.EXPERIMENTS if not only or k in only]
+    summaries = [k for k in chapters.SUMMARIES if summary or (only and k in only)]
+    return keys + summaries
 
 
 def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
@@ -90,18 +82,18 @@ def training_cost(results_folder: Path) -> dict:
     training seconds (from each chapter's ``runs`` record; shared runs, e.g. the teacher,
     count once in the totals). Prediction, evaluation and notebook overhead are not included.
     """
-    chapters = {}
+    found = {}
     for path in sorted(Path(results_folder).glob("*.json")):
         runs = json.loads(path.read_text()).get("runs")
         if runs is not None:
-            chapters[path.stem] = runs
+            found[path.stem] = runs
 
     def total(keys):
-        union = {run_id: sec for key in keys for run_id, sec in chapters[key].items()}
+        union = {run_id: sec for key in keys for run_id, sec in found[key].items()}
         return {"runs": len(union), "train_seconds": sum(union.values())}
-    paper_chapters = [k for k in chapters if k != "exp7"]  # exp7 goes beyond the paper
-    return {"chapters": {k: total([k]) for k in chapters}, "paper_chapters": total(paper_chapters),
-            "all": total(list(chapters))}
+    paper_chapters = [k for k in found if k in chapters.PAPER_CHAPTERS]
+    return {"chapters": {k: total([k]) for k in found}, "paper_chapters": total(paper_chapters),
+            "all": total(list(found))}
 
 
 def _hours(row: dict) -> str:
@@ -176,14 +168,14 @@ def main(argv=None) -> int:
     run_parser.add_argument("--no-summary", action="store_true",
                             help="do not re-execute the summary (e.g. a smoke check of one "
                                  "chapter while the summary shows cpu results)")
-    chapters = [k for k in NOTEBOOKS if k != "summary"]
+    experiments_ = list(chapters.EXPERIMENTS)
     plan_parser = sub.add_parser("plan", help="list the runs a profile still needs, with "
                                               "estimated hours")
     train_parser = sub.add_parser("train", help="train every run the chapters need (no "
                                                 "notebook is executed)")
     for each in (plan_parser, train_parser):
-        each.add_argument("--only", nargs="+", metavar="CHAPTER", default=chapters,
-                          help=f"some of {chapters}")
+        each.add_argument("--only", nargs="+", metavar="CHAPTER", default=experiments_,
+                          help=f"some of {experiments_}")
     train_parser.add_argument("--workers", type=int, default=None,
                               help="worker processes (default: KDHELPERS_EXECUTOR, else 1)")
     for each in (run_parser, plan_parser, train_parser):
