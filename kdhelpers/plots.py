@@ -41,7 +41,7 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
             for j in range(values.shape[1]):
                 ax.text(j, i, f"{values[i, j]:+.1f}" if diverging else f"{values[i, j]:.1f}",
                         ha="center", va="center", fontsize=8,
-                        color="k" if diverging else "w")
+                        color=("w" if abs(values[i, j]) > 0.6 * limit else "k") if diverging else "w")
         fig.colorbar(image, ax=ax)
     fig.suptitle(f"{title}\n(grid cells: one run each, at the selection seed)")
     return fig

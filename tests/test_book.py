@@ -21,7 +21,7 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     assert "google.colab" in code[0].source
     # Colab installs from the repository the book's launch buttons point at
     url = re.search(r"^  url: (\S+)$", (ROOT / "_config.yml").read_text(), re.M).group(1)
-    assert f"kdhelpers @ git+{url}.git" in code[0].source
+    assert f'"git", "clone", "--depth", "1", "{url}.git"' in code[0].source
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
