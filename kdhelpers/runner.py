@@ -136,15 +136,15 @@ def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
     the teacher's feature maps, so for them the teacher model itself is loaded.
     """
     if config.virtual_teacher:
-        from .feature_kd import virtual_teacher_logits
+        from .distill import virtual_teacher_logits
 
         return virtual_teacher_logits(dataset.y_train, dataset.num_classes,
                                       config.virtual_teacher), None, None
     if config.feature != "none":
-        from .feature_kd import layer_pairs
+        from . import losses
 
         teacher_run = store.load(config.teacher)
-        pairs = layer_pairs(config.model, teacher_run.config.model, config.feature)
+        pairs = losses.get(config.feature).layers_for(config.model, teacher_run.config.model)
         return None, teacher_run.load_model(), pairs
     if config.teacher:
         return teacher_logits_for(config, store, dataset), None, None

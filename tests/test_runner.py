@@ -255,6 +255,7 @@ def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
     (repo / "kdhelpers").mkdir()
     (repo / "book" / "a.ipynb").write_text("{}")
     (repo / "kdhelpers" / "m.py").write_text("x = 1\n")
+    (repo / "pyproject.toml").write_text("")  # what makes it a checkout
 
     def git(*args):
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
