@@ -101,17 +101,18 @@ def _hours(row: dict) -> str:
 
 
 def _cost_lines(profile: str, cost: dict) -> list[str]:
-    lines = ["", f"## Compute behind the `{profile}` results", "",
-             "Summed training time (`train_seconds` in each run's `metrics.json`) of the runs "
-             "each chapter used, on the machine each run trained on; prediction, evaluation "
-             "and notebook overhead are left out. Runs shared between chapters (the teacher, "
-             "baselines) count in each chapter but once in the totals.", "",
-             "| chapters | distinct runs | training time |", "|---|---|---|"]
-    lines += [f"| {key} | {row['runs']} | {_hours(row)} |" for key, row in cost["chapters"].items()]
-    lines.append(f"| the paper's chapters (1-6) together | {cost['paper_chapters']['runs']} | "
-                 f"{_hours(cost['paper_chapters'])} |")
-    lines.append(f"| every chapter together | {cost['all']['runs']} | {_hours(cost['all'])} |")
-    return lines
+    from .report import markdown_lines
+
+    rows = [[key, row["runs"], _hours(row)] for key, row in cost["chapters"].items()]
+    rows.append(["the paper's chapters (1-6) together", cost["paper_chapters"]["runs"],
+                 _hours(cost["paper_chapters"])])
+    rows.append(["every chapter together", cost["all"]["runs"], _hours(cost["all"])])
+    return ["", f"## Compute behind the `{profile}` results", "",
+            "Summed training time (`train_seconds` in each run's `metrics.json`) of the runs "
+            "each chapter used, on the machine each run trained on; prediction, evaluation "
+            "and notebook overhead are left out. Runs shared between chapters (the teacher, "
+            "baselines) count in each chapter but once in the totals.", "",
+            *markdown_lines(["chapters", "distinct runs", "training time"], rows)]
 
 
 def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
@@ -127,10 +128,8 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         "retrained, so a re-execution can take seconds (each run's own training time is in "
         "its `metrics.json`).",
         "",
-        "| notebook | profile | executed (UTC) | wall time | backend | versions | code revision |",
-        "|---|---|---|---|---|---|---|",
     ]
-    failures = []
+    rows, failures = [], []
     for key in NOTEBOOKS:
         r = records.get(key)
         failed = (r or {}).get("failed_run")
@@ -139,13 +138,17 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
                             f"{failed['executed']} failed ({failed['failed']}); the page "
                             f"shows its last complete execution.")
         if r is None or "versions" not in r:
-            lines.append(f"| {NOTEBOOKS[key]} | not executed | | | | | |")
+            rows.append([NOTEBOOKS[key], "not executed", "", "", "", "", ""])
             continue
-        versions = ", ".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
+        # one library per line: a single comma-separated cell squashed the column
+        versions = "<br>".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
-        lines.append(f"| {r['notebook']} | {r['profile']} | {r['executed']} | "
-                     f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
-                     f"{r['machine']} | {versions} | `{commit}` |")
+        rows.append([r["notebook"], r["profile"], r["executed"], f"{r['wall_seconds']:.0f} s",
+                     f"{r['backend']} on {r['cpu_count']} × {r['machine']}", versions, f"`{commit}`"])
+    from .report import markdown_lines
+
+    lines += markdown_lines(["notebook", "profile", "executed (UTC)", "wall time", "backend",
+                             "versions", "code revision"], rows)
     if failures:
         lines += ["", "**Failed executions**", "", *failures]
     from .report import results_dir

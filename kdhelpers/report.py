@@ -73,13 +73,21 @@ def load_results(profile: str, store: Store | None = None) -> dict:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
+def markdown_lines(headers, rows) -> list[str]:
+    """The lines of a Markdown table (pipes in cells escaped); the one table writer of the
+    package: notebooks, the status page and the benchmark table use it."""
+    def cell(value):
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+
+
 def markdown_table(headers, rows):
     """A Markdown table for notebook output (rendered by the book)."""
     from IPython.display import Markdown
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return Markdown("\n".join(lines))
+    return Markdown("\n".join(markdown_lines(headers, rows)))
 
 
 def claims_table(claims_):

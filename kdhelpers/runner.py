@@ -37,10 +37,7 @@ def load_dataset(config: RunConfig) -> data.Dataset:
                      data_dir=data_dir)
 
 
-def full_training_images(dataset: data.Dataset) -> np.ndarray:
-    """Every training image of the dataset's source, in the source's order, scaled."""
-    x = data.load_raw(dataset.name, dataset.source)["x_train"].astype("float32") / 255.0
-    return x[..., None] if x.ndim == 3 else x
+full_training_images = data.full_training_images  # the rows a teacher's logits index
 
 
 def teacher_logits_for(config: RunConfig, store: Store, dataset: data.Dataset) -> np.ndarray:
