@@ -76,7 +76,7 @@ def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
 def test_unknown_notebook_is_rejected():
     with pytest.raises(ValueError, match="--only 'exp9'"):
         book.selected(["exp9"])
-    assert book.selected(["exp2"]) == ["exp2", "summary"]
+    assert book.selected(["exp2"]) == ["exp2", "summary", "reproducibility"]
     assert book.selected(["exp3", "exp2"], summary=False) == ["exp2", "exp3"]
     assert book.selected(["summary"], summary=False) == ["summary"]
     assert book.selected(None)[-1] == "summary" and len(book.selected(None)) == len(book.NOTEBOOKS)

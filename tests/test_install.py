@@ -28,7 +28,7 @@ def installed(tmp_path_factory):
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    f"kdhelpers @ git+file://{clone}"], check=True)
+                    str(clone)], check=True)  # a wheel built from the clone, not editable
     return {"python": python, "site": Path(site), "clone": clone}
 
 
