@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     mnist_t = RunConfig("mnist_teacher", epochs=1, data="sample", fraction=0.3)
     logit = RunConfig("mnist_student", epochs=1, data="sample", teacher=mnist_t.run_id,
                       alpha=0.5, temperature=4.0, fraction=0.3)
-    cifar_t = RunConfig("resnet18", width=0.125, epochs=1, data="sample", fraction=0.3)
+    cifar_t = RunConfig("resnet18", width=0.25, epochs=1, data="sample", fraction=0.3)
     attention = RunConfig("cifar_student", epochs=1, data="sample", teacher=cifar_t.run_id,
                           alpha=0.5, temperature=4.0, feature="at", feature_weight=10.0,
                           fraction=0.3)

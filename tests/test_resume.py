@@ -95,7 +95,7 @@ def test_resumed_logit_kd_run_is_bit_identical(tmp_path, monkeypatch):
 
 
 def test_resumed_feature_kd_and_augmented_teacher_are_bit_identical(tmp_path, monkeypatch, store):
-    teacher = RunConfig("resnet18", width=0.125, epochs=2, data="sample", augment=True,
+    teacher = RunConfig("resnet18", width=0.25, epochs=2, data="sample", augment=True,
                         optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=64,
                         fraction=0.3)
     dataset = load_dataset(teacher)
