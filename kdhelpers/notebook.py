@@ -21,6 +21,11 @@ def header(settings: dict, store: Store | None = None) -> None:
     print(f"seeds: {settings['seeds']}")
     print(f"data: {settings['common']['data']} ({source})")
     print(f"artifacts: {describe_store(store)} (cached runs are reused, not retrained)")
+    if settings["common"].get("shuffle") == "keras":
+        print("batch order: Keras' shuffle, one order every epoch (these runs predate the "
+              "per-epoch shuffle and exact resume; see the reproducibility summary)")
+    else:
+        print("batch order: a fresh permutation every epoch, from (seed, epoch)")
     print(f"executed: {record['created']}")
     print("versions:", json.dumps(record["versions"], sort_keys=True))
     code = record["code"]

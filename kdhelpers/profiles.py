@@ -39,7 +39,7 @@ _CIFAR_TEACHER = {
 }
 # One protocol for every CIFAR student run of a profile, KD or not (fair baselines).
 _STUDENT = {
-    "smoke": dict(epochs=2, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
+    "smoke": dict(epochs=1, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=1.0),
     "cpu": dict(epochs=8, batch_size=32, optimizer="adam", learning_rate=1e-3, fraction=0.15),
     # Whole pool; the measured no-drop curve (issue #15) plateaus near 83 % by epoch 18-20, so
     # 20 epochs with the LR x0.1 for the last 6 (every run, KD or not).
@@ -101,7 +101,7 @@ _EXPERIMENT = {
         "*": dict(middle_alpha=0.6, middle_temperature=2.0),
     },
     "exp6": {
-        "smoke": dict(epochs=2, fraction=1.0, sizes=[2, 4, 6]),
+        "smoke": dict(epochs=1, fraction=1.0, sizes=[2, 4, 6]),
         # three seeds: at cpu the protocol cannot test the TA hypothesis (chapter 6 says why)
         "cpu": dict(epochs=8, fraction=0.15, seeds=[0, 1, 2]),
         # the whole pool and the student's 20 epochs (LR x0.1 for the last 6) for every size

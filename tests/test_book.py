@@ -71,6 +71,11 @@ def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
     assert "math notranslate" in (html / "problem.html").read_text()
     summary = (html / "summary.html").read_text()
     assert "<table" in summary and "|---|" not in summary  # notebook Markdown tables render
+    # what a reader would notice: a Python object's repr instead of text (a Markdown glue
+    # used with {glue:text}, a figure returned instead of shown)
+    for page in html.glob("*.html"):
+        reprs = re.findall(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", page.read_text())
+        assert not reprs, f"{page.name}: {reprs}"
 
 
 def test_unknown_notebook_is_rejected():
@@ -79,7 +84,8 @@ def test_unknown_notebook_is_rejected():
     assert book.selected(["exp2"]) == ["exp2", "summary", "reproducibility"]
     assert book.selected(["exp3", "exp2"], summary=False) == ["exp2", "exp3"]
     assert book.selected(["summary"], summary=False) == ["summary"]
-    assert book.selected(None)[-1] == "summary" and len(book.selected(None)) == len(book.NOTEBOOKS)
+    assert book.selected(None)[-2:] == ["summary", "reproducibility"]
+    assert len(book.selected(None)) == len(book.NOTEBOOKS)
 
 
 def test_status_page_lists_every_notebook(tmp_path):
