@@ -9,5 +9,11 @@ import os
 import tempfile
 
 os.environ["KDHELPERS_PROFILE"] = "smoke"
-os.environ["KDHELPERS_ARTIFACTS"] = tempfile.mkdtemp(prefix="kdhelpers-test-artifacts-")
+# One throw-away store for the whole session, shared by pytest-xdist's workers (they inherit
+# the controller's environment): a chapter reuses the runs another worker's chapter trained
+# (e.g. chapter 5 reads chapter 2's), and the store's per-run claims keep two workers from
+# training the same run.
+if not os.environ.get("KDHELPERS_TEST_ARTIFACTS"):
+    os.environ["KDHELPERS_TEST_ARTIFACTS"] = tempfile.mkdtemp(prefix="kdhelpers-test-artifacts-")
+os.environ["KDHELPERS_ARTIFACTS"] = os.environ["KDHELPERS_TEST_ARTIFACTS"]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

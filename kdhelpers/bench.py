@@ -185,23 +185,27 @@ def markdown(results: dict) -> str:
              f"{results['batch']}, {results['images']} images per measurement, median of "
              f"{results['rounds']} interleaved rounds; settings: {_settings(results)}; "
              f"{results['created']}.", "",
-             "| pair | case | images/s (median) | images/s (best round) | % of fp32 peak (median) |",
-             "|---|---|---|---|---|"]
+             ]
+    rows = []
     for dataset, pair in results["pairs"].items():
         for name, row in pair["cases"].items():
             if "skipped" in row:
-                lines.append(f"| {dataset} | {name} | skipped: {row['skipped']} | | |")
+                rows.append([dataset, name, f"skipped: {row['skipped']}", "", ""])
             else:
-                lines.append(f"| {dataset} | {name} | {row['images_per_s']:.0f} | "
-                             f"{row['best_images_per_s']:.0f} | {100 * row['peak_fraction']:.1f} |")
+                rows.append([dataset, name, f"{row['images_per_s']:.0f}",
+                             f"{row['best_images_per_s']:.0f}", f"{100 * row['peak_fraction']:.1f}"])
         ratio = pair["keras_vs_torch"]
-        lines.append(f"| {dataset} | *cached KD / plain training* | "
-                     f"*{pair['cached_vs_plain']:.2f}×* (target ≥ 0.90) | | |")
-        lines.append(f"| {dataset} | *Keras / PyTorch training* | "
-                     f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥ 1.00) | | |")
+        rows.append([dataset, "*cached KD / plain training*",
+                     f"*{pair['cached_vs_plain']:.2f}×* (target ≥ 0.90)", "", ""])
+        rows.append([dataset, "*Keras / PyTorch training*",
+                     f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥ 1.00)", "", ""])
         bf16 = pair["keras_bf16_vs_torch"]
-        lines.append(f"| {dataset} | *Keras mixed bfloat16 / PyTorch float32 training* | "
-                     f"*{'n/a' if bf16 is None else f'{bf16:.2f}×'}* | | |")
+        rows.append([dataset, "*Keras mixed bfloat16 / PyTorch float32 training*",
+                     f"*{'n/a' if bf16 is None else f'{bf16:.2f}×'}*", "", ""])
+    from .report import markdown_lines
+
+    lines += markdown_lines(["pair", "case", "images/s (median)", "images/s (best round)",
+                             "% of fp32 peak (median)"], rows)
     return "\n".join(lines) + "\n"
 
 

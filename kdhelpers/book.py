@@ -20,42 +20,46 @@ import sys
 import time
 from pathlib import Path
 
-from . import profiles, provenance
+from . import chapters, profiles, provenance
 
 BOOK_DIR = provenance.REPO_ROOT / "book"
-# Chapter key -> notebook; the summary reads every chapter's results, so it runs last.
-NOTEBOOKS = {
-    "exp1": "exp1_mnist.ipynb",
-    "exp2": "exp2_alpha_temperature.ipynb",
-    "exp3": "exp3_training_data.ipynb",
-    "exp4": "exp4_teacher_free.ipynb",
-    "exp5": "exp5_student_as_teacher.ipynb",
-    "exp6": "exp6_teacher_assistants.ipynb",
-    "exp7": "exp7_beyond_logits.ipynb",
-    "summary": "summary.ipynb",
-}
+NOTEBOOKS = {c.key: c.notebook for c in chapters.CHAPTERS}  # chapters first, summaries last
 STATUS_JSON = BOOK_DIR / "status.json"
 STATUS_MD = BOOK_DIR / "status.md"
 
 
 def selected(only: list[str] | None, summary: bool = True) -> list[str]:
-    """Notebooks to execute, in book order; the summary last unless ``summary`` is False."""
+    """Notebooks to execute, in book order; the summary pages last unless ``summary`` is
+    False (or they are named in ``only``)."""
     for key in only or []:
         if key not in NOTEBOOKS:
             raise ValueError(f"--only {key!r} is not a notebook; choose from {list(NOTEBOOKS)}")
-    keys = [k for k in NOTEBOOKS if k != "summary" and (not only or k in only)]
-    return keys + ["summary"] if summary or (only and "summary" in only) else keys
+    keys = [k for k in chapters.EXPERIMENTS if not only or k in only]
+    summaries = [k for k in chapters.SUMMARIES if summary or (only and k in only)]
+    return keys + summaries
 
 
 def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
-    """Run one notebook in place through papermill; return its status record."""
+    """Run one notebook through papermill into a temporary file beside it, and replace the
+    chapter only when the whole notebook ran: a failed or killed execution never leaves a
+    half-executed chapter (papermill writes its output as it goes). Returns the status
+    record; a failure is recorded (``failed``) and re-raised."""
     import papermill
 
     path = book_dir / NOTEBOOKS[key]
+    scratch = path.with_name(f".{path.stem}.executing.ipynb")
     started = time.perf_counter()
-    papermill.execute_notebook(str(path), str(path), parameters={"profile": profile},
-                               cwd=str(book_dir), kernel_name="python3", progress_bar=False,
-                               log_output=False)
+    try:
+        papermill.execute_notebook(str(path), str(scratch), parameters={"profile": profile},
+                                   cwd=str(book_dir), kernel_name="python3",
+                                   progress_bar=False, log_output=False)
+    except BaseException as error:
+        scratch.unlink(missing_ok=True)
+        failed = {"notebook": NOTEBOOKS[key], "profile": profile,
+                  "failed": f"{type(error).__name__}: {str(error).strip().splitlines()[-1:] or ''}",
+                  "executed": provenance.record()["created"]}
+        raise ChapterFailed(failed) from error
+    os.replace(scratch, path)
     record = provenance.record()
     return {"notebook": NOTEBOOKS[key], "profile": profile, "executed": record["created"],
             "wall_seconds": round(time.perf_counter() - started, 1),
@@ -64,23 +68,32 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
             "cpu_count": record["machine"]["cpu_count"]}
 
 
+class ChapterFailed(RuntimeError):
+    """A chapter's execution failed; ``record`` is what the status page shows for it."""
+
+    def __init__(self, record: dict):
+        super().__init__(f"{record['notebook']} failed at profile {record['profile']}: "
+                         f"{record['failed']}")
+        self.record = record
+
+
 def training_cost(results_folder: Path) -> dict:
     """Per chapter, and for the book, the runs behind a profile's results and their summed
     training seconds (from each chapter's ``runs`` record; shared runs, e.g. the teacher,
     count once in the totals). Prediction, evaluation and notebook overhead are not included.
     """
-    chapters = {}
+    found = {}
     for path in sorted(Path(results_folder).glob("*.json")):
         runs = json.loads(path.read_text()).get("runs")
         if runs is not None:
-            chapters[path.stem] = runs
+            found[path.stem] = runs
 
     def total(keys):
-        union = {run_id: sec for key in keys for run_id, sec in chapters[key].items()}
+        union = {run_id: sec for key in keys for run_id, sec in found[key].items()}
         return {"runs": len(union), "train_seconds": sum(union.values())}
-    paper_chapters = [k for k in chapters if k != "exp7"]  # exp7 goes beyond the paper
-    return {"chapters": {k: total([k]) for k in chapters}, "paper_chapters": total(paper_chapters),
-            "all": total(list(chapters))}
+    paper_chapters = [k for k in found if k in chapters.PAPER_CHAPTERS]
+    return {"chapters": {k: total([k]) for k in found}, "paper_chapters": total(paper_chapters),
+            "all": total(list(found))}
 
 
 def _hours(row: dict) -> str:
@@ -88,17 +101,18 @@ def _hours(row: dict) -> str:
 
 
 def _cost_lines(profile: str, cost: dict) -> list[str]:
-    lines = ["", f"## Compute behind the `{profile}` results", "",
-             "Summed training time (`train_seconds` in each run's `metrics.json`) of the runs "
-             "each chapter used, on the machine each run trained on; prediction, evaluation "
-             "and notebook overhead are left out. Runs shared between chapters (the teacher, "
-             "baselines) count in each chapter but once in the totals.", "",
-             "| chapters | distinct runs | training time |", "|---|---|---|"]
-    lines += [f"| {key} | {row['runs']} | {_hours(row)} |" for key, row in cost["chapters"].items()]
-    lines.append(f"| the paper's chapters (1-6) together | {cost['paper_chapters']['runs']} | "
-                 f"{_hours(cost['paper_chapters'])} |")
-    lines.append(f"| every chapter together | {cost['all']['runs']} | {_hours(cost['all'])} |")
-    return lines
+    from .report import markdown_lines
+
+    rows = [[key, row["runs"], _hours(row)] for key, row in cost["chapters"].items()]
+    rows.append(["the paper's chapters (1-6) together", cost["paper_chapters"]["runs"],
+                 _hours(cost["paper_chapters"])])
+    rows.append(["every chapter together", cost["all"]["runs"], _hours(cost["all"])])
+    return ["", f"## Compute behind the `{profile}` results", "",
+            "Summed training time (`train_seconds` in each run's `metrics.json`) of the runs "
+            "each chapter used, on the machine each run trained on; prediction, evaluation "
+            "and notebook overhead are left out. Runs shared between chapters (the teacher, "
+            "baselines) count in each chapter but once in the totals.", "",
+            *markdown_lines(["chapters", "distinct runs", "training time"], rows)]
 
 
 def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
@@ -114,24 +128,34 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         "retrained, so a re-execution can take seconds (each run's own training time is in "
         "its `metrics.json`).",
         "",
-        "| notebook | profile | executed (UTC) | wall time | backend | versions | code revision |",
-        "|---|---|---|---|---|---|---|",
     ]
+    rows, failures = [], []
     for key in NOTEBOOKS:
         r = records.get(key)
-        if r is None:
-            lines.append(f"| {NOTEBOOKS[key]} | not executed | | | | | |")
+        failed = (r or {}).get("failed_run")
+        if failed:
+            failures.append(f"- `{NOTEBOOKS[key]}`: the execution at `{failed['profile']}` on "
+                            f"{failed['executed']} failed ({failed['failed']}); the page "
+                            f"shows its last complete execution.")
+        if r is None or "versions" not in r:
+            rows.append([NOTEBOOKS[key], "not executed", "", "", "", "", ""])
             continue
-        versions = ", ".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
+        # one library per line: a single comma-separated cell squashed the column
+        versions = "<br>".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
-        lines.append(f"| {r['notebook']} | {r['profile']} | {r['executed']} | "
-                     f"{r['wall_seconds']:.0f} s | {r['backend']} on {r['cpu_count']} × "
-                     f"{r['machine']} | {versions} | `{commit}` |")
+        rows.append([r["notebook"], r["profile"], r["executed"], f"{r['wall_seconds']:.0f} s",
+                     f"{r['backend']} on {r['cpu_count']} × {r['machine']}", versions, f"`{commit}`"])
+    from .report import markdown_lines
+
+    lines += markdown_lines(["notebook", "profile", "executed (UTC)", "wall time", "backend",
+                             "versions", "code revision"], rows)
+    if failures:
+        lines += ["", "**Failed executions**", "", *failures]
     from .report import results_dir
     from .store import Store
 
     store = Store(store_root) if store_root is not None else None
-    for profile in sorted({r["profile"] for r in records.values()} - {"smoke"}):
+    for profile in sorted({r.get("profile") for r in records.values()} - {"smoke", None}):
         cost = training_cost(results_dir(profile, store))
         if cost["chapters"]:
             lines += _cost_lines(profile, cost)
@@ -147,14 +171,14 @@ def main(argv=None) -> int:
     run_parser.add_argument("--no-summary", action="store_true",
                             help="do not re-execute the summary (e.g. a smoke check of one "
                                  "chapter while the summary shows cpu results)")
-    chapters = [k for k in NOTEBOOKS if k != "summary"]
+    experiments_ = list(chapters.EXPERIMENTS)
     plan_parser = sub.add_parser("plan", help="list the runs a profile still needs, with "
                                               "estimated hours")
     train_parser = sub.add_parser("train", help="train every run the chapters need (no "
                                                 "notebook is executed)")
     for each in (plan_parser, train_parser):
-        each.add_argument("--only", nargs="+", metavar="CHAPTER", default=chapters,
-                          help=f"some of {chapters}")
+        each.add_argument("--only", nargs="+", metavar="CHAPTER", default=experiments_,
+                          help=f"some of {experiments_}")
     train_parser.add_argument("--workers", type=int, default=None,
                               help="worker processes (default: KDHELPERS_EXECUTOR, else 1)")
     for each in (run_parser, plan_parser, train_parser):
@@ -184,13 +208,25 @@ def main(argv=None) -> int:
         return 0
     for key in keys:
         print(f"[{profile}] executing {NOTEBOOKS[key]} ...", flush=True)
-        record = execute(key, profile)
-        # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
-        records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
-        records[key] = record
-        write_status(records)
+        try:
+            record = execute(key, profile)
+        except ChapterFailed as failure:
+            _record_status(key, {"failed_run": failure.record})
+            print(f"[{profile}] {failure}; the chapter keeps its last execution", flush=True)
+            return 1
+        _record_status(key, record)
         print(f"[{profile}] {NOTEBOOKS[key]} done in {record['wall_seconds']:.0f} s", flush=True)
     return 0
+
+
+def _record_status(key: str, update: dict) -> None:
+    # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
+    records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
+    if "failed_run" in update:  # keep the last good execution, and say what failed since
+        records[key] = {**records.get(key, {}), **update}
+    else:
+        records[key] = update
+    write_status(records)
 
 
 if __name__ == "__main__":

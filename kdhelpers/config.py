@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from ._checks import (check_alpha, check_choice, check_fraction, check_number,
                       check_positive_int, check_temperature)
+from . import losses
 from .models import MODELS, dataset_of
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "step")
 DATA = ("full", "sample")
-FEATURES = ("none", "at", "hint")
 PRECISIONS = ("float32", "mixed_bfloat16")
 # "per_epoch": a fresh permutation of the training rows every epoch, from (seed, epoch);
 # "keras": Keras' own shuffle, which under a global seed repeats one order every epoch
@@ -38,7 +38,8 @@ class RunConfig:
     rate by 0.1 every ``lr_drop_every`` epochs (the paper: 30). ``data`` is ``"full"`` (the real data set,
     from ``KDHELPERS_DATA`` or Keras) or ``"sample"`` (the bundled sample). ``val_fraction``
     of the training set is held out for model selection; ``fraction`` of the rest trains.
-    ``feature`` ("at": attention transfer, "hint": FitNets) adds a feature loss weighted by
+    ``feature`` (a name in :mod:`kdhelpers.losses`: "at" attention transfer, "hint" FitNets)
+    adds a feature loss weighted by
     ``feature_weight`` (needs the teacher run's weights: its feature targets are predicted
     once per run);
     ``shuffle`` is how each epoch orders the training rows (``SHUFFLES``); the default
@@ -98,7 +99,7 @@ class RunConfig:
         check_temperature(self.temperature)
         if self.teacher is None and self.alpha != 0.0 and not self.virtual_teacher:
             raise ValueError(f"alpha={self.alpha!r} needs a teacher; without one alpha must be 0")
-        check_choice("feature", self.feature, FEATURES)
+        check_choice("feature", self.feature, losses.names())
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("shuffle", self.shuffle, SHUFFLES)
         if self.feature != "none" and (self.teacher is None or self.feature_weight <= 0):

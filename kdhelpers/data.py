@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,18 @@ def resolve_source(data_dir: str | os.PathLike | None = None) -> str:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
-        missing = [k for k in KEYS if k not in archive.files]
-        if missing:
-            raise DataIntegrityError(f"{path} lacks the arrays {missing}; expected keys {list(KEYS)}")
-        return {k: archive[k] for k in KEYS}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in KEYS if k not in archive.files]
+            if missing:
+                raise DataIntegrityError(f"{path} lacks the arrays {missing}; expected keys "
+                                         f"{list(KEYS)}")
+            return {k: archive[k] for k in KEYS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        if isinstance(error, DataIntegrityError):
+            raise
+        raise DataIntegrityError(f"{path} is not a readable .npz archive ({type(error).__name__}: "
+                                 f"{error}); expected keys {list(KEYS)}") from error
 
 
 def _from_keras(name: str) -> dict[str, np.ndarray]:
@@ -161,6 +169,18 @@ def _stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generat
     return np.sort(np.concatenate(picked))
 
 
+def scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 images as float32 in [0, 1], with a channel axis (MNIST's is added)."""
+    images = images.astype("float32") / 255.0
+    return images[..., None] if images.ndim == 3 else images
+
+
+def full_training_images(dataset: Dataset) -> np.ndarray:
+    """Every training image of ``dataset``'s source, in the source's order (what a teacher's
+    stored training-set logits are indexed by), scaled like :func:`load`'s."""
+    return scaled(load_raw(dataset.name, dataset.source)["x_train"])
+
+
 def load(name: str, *, fraction: float = 1.0, subset: str = "first", val_fraction: float = 0.0,
          split_seed: int = 0, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load ``name`` (``"mnist"`` or ``"cifar10"``) scaled to [0, 1].
@@ -189,14 +209,10 @@ def load(name: str, *, fraction: float = 1.0, subset: str = "first", val_fractio
     else:
         train_index = pool[_stratified_pick(y_all[pool], fraction, rng)]
 
-    def images(x):
-        x = x.astype("float32") / 255.0
-        return x[..., None] if x.ndim == 3 else x
-
     return Dataset(
         name=name, source=source,
-        x_train=images(raw["x_train"][train_index]), y_train=y_all[train_index],
-        x_val=images(raw["x_train"][val_index]), y_val=y_all[val_index],
-        x_test=images(raw["x_test"]), y_test=raw["y_test"].astype("int32"),
+        x_train=scaled(raw["x_train"][train_index]), y_train=y_all[train_index],
+        x_val=scaled(raw["x_train"][val_index]), y_val=y_all[val_index],
+        x_test=scaled(raw["x_test"]), y_test=raw["y_test"].astype("int32"),
         train_index=train_index, val_index=val_index,
     )

@@ -1,4 +1,5 @@
-"""Beyond logits: FitNets hints, attention transfer, and Tf-KD's virtual teacher.
+"""Beyond logits: attention transfer and FitNets hints as :class:`~kdhelpers.distill.DistillationLoss`
+classes (registered in :mod:`kdhelpers.losses` as ``"at"`` and ``"hint"``).
 
 * **Attention transfer** (Zagoruyko & Komodakis, 2017). For a feature map F (B, H, W, C),
   the attention map is :math:`Q = \\mathrm{vec}(\\sum_c |F_c|^p)` and the loss for a set of
@@ -13,20 +14,21 @@
   student's feature map to the teacher's channel count, and the loss is the mean squared
   error between the two. ``keras.distillation.FeatureDistillation`` compares features
   directly and has no learned adapter, hence this module.
-* **Virtual teacher** (Yuan et al., 2020, Tf-KD): a hand-made distribution with probability
-  ``correct_prob`` on the true class and the rest spread uniformly. Tf-KD softens it with
-  ``softmax(p / T)``, i.e. uses it *as logits*; :func:`virtual_teacher_logits` returns it in
-  that role, so ``kd_loss(y, s, virtual_teacher_logits(y, K), alpha=..., temperature=...)``
-  is Tf-KD's regulariser with no teacher model at all.
+The weights tuned in chapter 7 (``feature_weight``) are on this implementation's scale: the
+attention term is the mean over the batch of an L2 distance (no square, no β/2), and the hint
+term a mean over every element of the feature map. The attention-transfer paper's equation
+uses the (unsquared) L2 distance of normalised maps, as here; its authors' code squares and
+averages it instead (``(at(x) - at(y)).pow(2).mean()``), so their β ≈ 1000 does not carry
+over. Tf-KD's virtual teacher is :func:`kdhelpers.distill.virtual_teacher_logits`.
 """
 
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from ._checks import check_number, check_positive_int
+from .distill import DistillationLoss, Distiller, LogitDistillation, feature_extractor
 
 
 def attention_map(features, p: float = 2.0):
@@ -95,23 +97,6 @@ def hint_loss(adapted_student_features, teacher_features):
     return ops.mean(ops.square(s - t))
 
 
-def virtual_teacher_logits(labels, num_classes: int = 10, correct_prob: float = 0.9) -> np.ndarray:
-    """Tf-KD's hand-made teacher, (N, K): ``correct_prob`` on the label, the rest uniform."""
-    check_positive_int("num_classes", num_classes)
-    if num_classes < 2:
-        raise ValueError(f"num_classes={num_classes!r} must be at least 2")
-    correct_prob = check_number("correct_prob", correct_prob)
-    if not 1.0 / num_classes < correct_prob <= 1.0:
-        raise ValueError(f"correct_prob={correct_prob!r} must be in (1/num_classes, 1] "
-                         f"= ({1 / num_classes:.3g}, 1]")
-    labels = np.asarray(labels).reshape(-1)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}); got {labels.min()}..{labels.max()}")
-    out = np.full((labels.size, num_classes), (1.0 - correct_prob) / (num_classes - 1), "float32")
-    out[np.arange(labels.size), labels] = correct_prob
-    return out
-
-
 # (student model, teacher model) -> feature -> (student layers, teacher layers); spatial
 # sizes match pairwise (32, 16, 8 for the CIFAR pair).
 LAYER_PAIRS = {
@@ -132,95 +117,68 @@ def layer_pairs(student_model: str, teacher_model: str, feature: str):
                          f"teacher {teacher_model!r}; known pairs: {sorted(LAYER_PAIRS)}") from None
 
 
-def feature_extractor(model: keras.Model, layer_names) -> keras.Model:
-    """A model returning ``[logits, *features of layer_names]`` for a functional ``model``."""
-    try:
-        outputs = [model.get_layer(name).output for name in layer_names]
-    except ValueError as error:
-        names = [layer.name for layer in model.layers]
-        raise ValueError(f"{error}; layers of {model.name!r}: {names}") from error
-    # one input tensor, not a one-element list: calling with a plain tensor then matches
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    return keras.Model(inputs, [model.outputs[0], *outputs], name=f"{model.name}_features")
+class AttentionTransfer(DistillationLoss):
+    """:func:`attention_distance` between the student's and the teacher's attention maps over
+    paired layers (spatial sizes must match pairwise; channel counts may differ)."""
+
+    def __init__(self, student_layers, teacher_layers, p: float = 2.0):
+        if len(student_layers) != len(teacher_layers) or not student_layers:
+            raise ValueError("student_layers and teacher_layers must pair up (same, non-zero "
+                             "length)")
+        self.student_layers, self.teacher_layers = tuple(student_layers), tuple(teacher_layers)
+        self.p = check_number("p", p)
+
+    @classmethod
+    def layers_for(cls, student_model, teacher_model):
+        return layer_pairs(student_model, teacher_model, "at")
+
+    def teacher_targets(self, teacher_logits, teacher_features):
+        return [attention_map(t, self.p) for t in teacher_features]
+
+    def compute_loss(self, student_logits, student_features, teacher_logits, targets):
+        return attention_distance(student_features, targets, self.p)
 
 
-class FeatureDistillationModel(keras.Model):
-    """Train ``student`` with CE, optional logit KD, and a feature loss.
+class FitNetsHint(DistillationLoss):
+    """:func:`hint_loss` of one layer pair through a learned :class:`HintAdapter`."""
 
-    ``loss = (1-α)·CE + α·T²·KL(teacher ‖ student) + β·feature_loss``, with ``feature="at"``
-    (attention transfer over the layer pairs) or ``"hint"`` (FitNets, one pair, through a
-    learned :class:`HintAdapter`). α = 0 gives the feature loss alone.
+    def __init__(self, student_layers, teacher_layers):
+        if len(student_layers) != 1 or len(teacher_layers) != 1:
+            raise ValueError(f"the FitNets hint takes one layer pair, got "
+                             f"{len(student_layers)} student and {len(teacher_layers)} teacher layers")
+        self.student_layers, self.teacher_layers = tuple(student_layers), tuple(teacher_layers)
+        self.adapter = None
 
-    The teacher's targets come either from the teacher run on the fly, or, when training
-    inputs are the dict that :meth:`teacher_targets` returns (plus ``"images"``), from that
-    dict: computed once per run instead of once per epoch, which is exact when the images
-    are not augmented (the students here are not) and the teacher is frozen in inference
-    mode. Evaluation on plain image arrays is scored with the label loss only (the teacher
-    is not run), as in :class:`~kdhelpers.distill.DistillationModel`.
-    """
+    @classmethod
+    def layers_for(cls, student_model, teacher_model):
+        return layer_pairs(student_model, teacher_model, "hint")
+
+    def build(self, student_shapes, target_shapes):
+        self.adapter = HintAdapter(target_shapes[0][-1])
+        self.adapter.build(student_shapes[0])
+
+    def trainable_layers(self):
+        return [self.adapter]
+
+    def teacher_targets(self, teacher_logits, teacher_features):
+        return list(teacher_features)
+
+    def compute_loss(self, student_logits, student_features, teacher_logits, targets):
+        return hint_loss(self.adapter(student_features[0]), targets[0])
+
+
+class FeatureDistillationModel(Distiller):
+    """``(1-α)·CE + α·T²·KL(teacher ‖ student) + β·feature_loss``: attention transfer
+    (``feature="at"``) or a FitNets hint (``"hint"``), with α = 0 giving the feature loss
+    alone; any loss registered in :mod:`kdhelpers.losses` can be named."""
 
     def __init__(self, student, teacher, *, student_layers, teacher_layers, feature="at",
                  beta=1.0, alpha=0.0, temperature=1.0, **kwargs):
-        from ._checks import check_alpha, check_choice, check_temperature
+        from . import losses
+        from ._checks import check_alpha
 
-        super().__init__(name=kwargs.pop("name", f"{feature}_{student.name}"), **kwargs)
-        check_choice("feature", feature, ("at", "hint"))
-        if len(student_layers) != len(teacher_layers) or not student_layers:
-            raise ValueError("student_layers and teacher_layers must pair up (same, non-zero length)")
-        if feature == "hint" and len(student_layers) != 1:
-            raise ValueError(f"feature='hint' takes one layer pair, got {len(student_layers)}")
-        self.alpha, self.temperature = check_alpha(alpha), check_temperature(temperature)
-        self.beta, self.feature = check_number("beta", beta), feature
-        teacher.trainable = False
-        self.student = student
-        self.student_features = feature_extractor(student, student_layers)
-        self.teacher_features = feature_extractor(teacher, teacher_layers)
-        self.adapter = None
-        if feature == "hint":
-            self.adapter = HintAdapter(self.teacher_features.outputs[1].shape[-1])
-            self.adapter.build(self.student_features.outputs[1].shape)
-        self.built = True
-
-    def call(self, inputs, training=False):
-        images = inputs["images"] if isinstance(inputs, dict) else inputs
-        return self.student(images, training=training)
-
-    def teacher_targets(self, images, batch_size: int = 512) -> dict:
-        """The teacher's logits and feature targets for ``images``, as NumPy arrays:
-        attention maps (B, H·W) for ``"at"``, the raw feature map for ``"hint"``."""
-        targets = {"teacher_logits": [], **{f"teacher_target_{i}": [] for i in
-                                            range(len(self.teacher_features.outputs) - 1)}}
-        for start in range(0, len(images), batch_size):
-            t_logits, *t_maps = self.teacher_features(images[start:start + batch_size],
-                                                      training=False)
-            if self.feature == "at":
-                t_maps = [attention_map(t) for t in t_maps]
-            for key, value in zip(targets, [t_logits, *t_maps]):
-                targets[key].append(ops.convert_to_numpy(value).astype("float32"))
-        return {key: np.concatenate(parts) for key, parts in targets.items()}
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        from .distill import kd_loss
-
-        images = x["images"] if isinstance(x, dict) else x
-        s_logits, *s_maps = self.student_features(images, training=training)
-        if isinstance(x, dict):  # precomputed teacher targets
-            t_logits = x["teacher_logits"]
-            t_maps = [x[f"teacher_target_{i}"] for i in range(len(s_maps))]
-        elif training:
-            t_logits, *t_maps = self.teacher_features(images, training=False)
-            if self.feature == "at":
-                t_maps = [attention_map(t) for t in t_maps]
-        else:  # evaluation on plain images: label loss only
-            t_logits = t_maps = None
-        if t_logits is None:
-            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y, s_logits,
-                                                                         from_logits=True))
-        else:
-            feature_loss = (attention_distance(s_maps, t_maps) if self.feature == "at"
-                            else hint_loss(self.adapter(s_maps[0]), t_maps[0]))
-            loss = (kd_loss(y, s_logits, t_logits, alpha=self.alpha, temperature=self.temperature)
-                    + self.beta * feature_loss)
-        for extra in self.student.losses:
-            loss = loss + ops.cast(extra, loss.dtype)
-        return loss
+        self.alpha, self.beta, self.feature = check_alpha(alpha), check_number("beta", beta), feature
+        terms = [(LogitDistillation(temperature), self.alpha)] if self.alpha else []
+        terms.append((losses.create(feature, student_layers, teacher_layers), self.beta))
+        super().__init__(student, teacher, losses=terms, label_weight=1.0 - self.alpha,
+                         name=kwargs.pop("name", f"{feature}_{student.name}"), **kwargs)

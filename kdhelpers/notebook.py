@@ -20,8 +20,24 @@ def header(settings: dict, store: Store | None = None) -> None:
     print(f"profile: {settings['profile']}")
     print(f"seeds: {settings['seeds']}")
     print(f"data: {settings['common']['data']} ({source})")
-    print(f"artifacts: {store.root.name}/ (cached runs are reused, not retrained)")
+    print(f"artifacts: {describe_store(store)} (cached runs are reused, not retrained)")
+    if settings["common"].get("shuffle") == "keras":
+        print("batch order: Keras' shuffle, one order every epoch (these runs predate the "
+              "per-epoch shuffle and exact resume; see the reproducibility summary)")
+    else:
+        print("batch order: a fresh permutation every epoch, from (seed, epoch)")
     print(f"executed: {record['created']}")
     print("versions:", json.dumps(record["versions"], sort_keys=True))
     code = record["code"]
-    print(f"code revision: {code['commit']}{' (uncommitted changes)' if code['dirty'] else ''}")
+    print(f"code revision: {code['commit']}{' (uncommitted changes)' if code['dirty'] else ''}"
+          + (f" (installed from {code['installed_from']})" if code.get("installed_from") else ""))
+
+
+def describe_store(store: Store) -> str:
+    """Where runs are read and written: relative to the checkout when inside it (the
+    committed runs), else the absolute path."""
+    try:
+        return f"artifacts/ of the repository checkout ({store.root.relative_to(provenance.REPO_ROOT)})" \
+            if provenance.in_checkout() else str(store.root)
+    except ValueError:
+        return str(store.root)

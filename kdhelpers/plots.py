@@ -8,27 +8,104 @@ import numpy as np
 from . import paper
 
 
-def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None = None):
-    """Two heatmaps, ours (keys (alpha, T) → accuracy %) and the paper's 5×5 grid."""
+def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None = None,
+                  paper_baseline: float | None = paper.STUDENT_BASELINE):
+    """Heatmaps of ours (keys (alpha, T) → accuracy %) and the paper's 5×5 grid; with the
+    baselines, a second row shows each cell's gain over its own no-KD baseline (pp)."""
     alphas = sorted({a for a, _ in ours})
     temps = sorted({t for _, t in ours})
     mine = np.array([[ours[(a, t)] for t in temps] for a in alphas])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    panels = [(axes[0], mine, alphas, temps, "ours"),
-              (axes[1], np.array(paper_grid), paper.ALPHAS, paper.TEMPERATURES, "paper")]
-    for ax, values, rows, cols, label in panels:
-        image = ax.imshow(values, cmap="viridis", aspect="auto")
+    theirs = np.array(paper_grid)
+    gains = baseline is not None and paper_baseline is not None
+    fig, axes = plt.subplots(2 if gains else 1, 2, figsize=(10, 7.6 if gains else 4),
+                             constrained_layout=True, squeeze=False)
+    panels = [(axes[0, 0], mine, alphas, temps, "ours: test accuracy (%)", "viridis"),
+              (axes[0, 1], theirs, paper.ALPHAS, paper.TEMPERATURES,
+               "paper: test accuracy (%)", "viridis")]
+    if gains:
+        limit = max(np.abs(mine - baseline).max(), np.abs(theirs - paper_baseline).max())
+        panels += [(axes[1, 0], mine - baseline, alphas, temps,
+                    f"ours: gain over no KD ({baseline:.2f} %), pp", "RdBu"),
+                   (axes[1, 1], theirs - paper_baseline, paper.ALPHAS, paper.TEMPERATURES,
+                    f"paper: gain over no KD ({paper_baseline:.2f} %), pp", "RdBu")]
+    for ax, values, rows, cols, label, cmap in panels:
+        diverging = cmap == "RdBu"
+        image = ax.imshow(values, cmap=cmap, aspect="auto",
+                          **({"vmin": -limit, "vmax": limit} if diverging else {}))
         ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
         ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
         ax.set_xlabel("temperature T")
         ax.set_ylabel("α (weight of the distillation term)")
-        ax.set_title(label)
+        ax.set_title(label, fontsize=10)
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
-                ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", color="w", fontsize=8)
-        fig.colorbar(image, ax=ax, label="test accuracy (%)")
-    if baseline is not None:
-        axes[0].set_title(f"ours (no-KD baseline {baseline:.2f} %)")
+                ax.text(j, i, f"{values[i, j]:+.1f}" if diverging else f"{values[i, j]:.1f}",
+                        ha="center", va="center", fontsize=8,
+                        color=("w" if abs(values[i, j]) > 0.6 * limit else "k") if diverging else "w")
+        fig.colorbar(image, ax=ax)
+    fig.suptitle(f"{title}\n(grid cells: one run each, at the selection seed)")
+    return fig
+
+
+def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
+              ylabel: str = "test accuracy (%)"):
+    """One dot per seed for each side (``{label: [runs]}``), grey lines joining runs of the
+    same seed, the mean with its 95 % t-interval, and the paper's single run as a star."""
+    from scipy import stats
+
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(sides) + 2), 4), constrained_layout=True)
+    by_seed: dict = {}
+    for x, (label, runs) in enumerate(sides.items()):
+        values = [100 * r.metrics["test_accuracy"] for r in runs]
+        for run, value in zip(runs, values):
+            by_seed.setdefault(run.config.seed, []).append((x, value))
+        ax.scatter([x] * len(values), values, color="C0", zorder=3, s=22,
+                   label="ours, one dot per seed" if x == 0 else None)
+        if len(values) > 1:
+            half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+            ax.errorbar(x + 0.12, np.mean(values), yerr=half, fmt="_", color="C1", capsize=4,
+                        markersize=14, label="ours, mean ± 95 % CI" if x == 0 else None)
+        value = (paper_values or {}).get(label)
+        if value is not None:
+            ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
+                       label="paper (one run)" if not any(
+                           t.get_label() == "paper (one run)" for t in ax.collections) else None)
+    for points in by_seed.values():
+        if len(points) > 1:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, color="0.75", linewidth=0.8, zorder=1)
+    ax.set_xticks(range(len(sides)), list(sides), rotation=20 if len(sides) > 3 else 0,
+                  ha="right" if len(sides) > 3 else "center")
+    ax.set_xlim(-0.6, len(sides) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def learning_curves(groups: dict, *, title: str):
+    """Train and validation accuracy per epoch (each run's ``history.json``): a thin line per
+    run and a thick mean per group (``{label: [runs]}``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True, sharey=True)
+    for color, (label, runs) in enumerate(groups.items()):
+        for ax, key in zip(axes, ("accuracy", "val_accuracy")):
+            curves_ = [[100 * row[key] for row in r.history if key in row] for r in runs]
+            curves_ = [c for c in curves_ if c]
+            for curve in curves_:
+                ax.plot(range(1, len(curve) + 1), curve, color=f"C{color}", alpha=0.25,
+                        linewidth=0.8)
+            if curves_:
+                length = min(len(c) for c in curves_)
+                mean = np.mean([c[:length] for c in curves_], axis=0)
+                ax.plot(range(1, length + 1), mean, color=f"C{color}", linewidth=2,
+                        label=f"{label} (n={len(curves_)})")
+    for ax, name in zip(axes, ("training", "validation")):
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name} accuracy")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy (%)")
+    axes[1].legend(fontsize=8)
     fig.suptitle(title)
     return fig
 
@@ -50,15 +127,15 @@ def curves(x, series: dict, *, xlabel: str, title: str, paper_series: dict | Non
 
 
 def bars(labels, ours, sds, paper_values, *, title: str):
-    """Grouped bars: ours (mean ± sd) beside the paper's single runs."""
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    """Grouped bars from zero: ours (mean ± sd) beside the paper's single runs, where it has
+    them (prefer :func:`seed_dots` for a headline comparison)."""
+    fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(labels)), 4), constrained_layout=True)
     x = np.arange(len(labels))
     ax.bar(x - 0.2, ours, 0.4, yerr=sds, capsize=3, label="ours")
-    ax.bar(x + 0.2, [np.nan if v is None else v for v in paper_values], 0.4, label="paper")
-    ax.set_xticks(x, labels)
+    if any(v is not None for v in paper_values):
+        ax.bar(x + 0.2, [np.nan if v is None else v for v in paper_values], 0.4, label="paper")
+    ax.set_xticks(x, labels, rotation=20, ha="right")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    low = np.nanmin([*ours, *[v for v in paper_values if v is not None]])
-    ax.set_ylim(max(0, low - 10), None)
     return fig

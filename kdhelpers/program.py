@@ -21,7 +21,7 @@ import json
 import statistics
 from dataclasses import dataclass, field
 
-from . import experiments, profiles, report
+from . import chapters, experiments, profiles, report
 from .config import RunConfig
 from .store import Store
 
@@ -63,7 +63,7 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     plus what follows the choices still open."""
     s = settings
     if experiment in ("exp2", "exp4", "exp5"):
-        built = getattr(experiments, experiment)(s)
+        built = chapters.BY_KEY[experiment].build(s)
         fixed = [c for key, c in built.items() if key != "grid" for c in _flatten(c)]
         runs = fixed + list(built["grid"].values())
         grid = _loaded(built["grid"], store)
@@ -72,8 +72,12 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
             return ChapterPlan(experiment, runs, [(
                 "the validation-best cell over the evaluation seeds, once the grid is done",
                 experiments.seeded(example, s["seeds"]))])
-        best = built["grid"][report.best_cell(grid)]
-        return ChapterPlan(experiment, runs + experiments.seeded(best, s["seeds"]))
+        picks = [report.best_cell(grid)]
+        if experiment == "exp2":  # the label-free row's own pick (its claim), also on validation
+            top = max(s["alphas"])
+            picks.append(report.best_cell({k: r for k, r in grid.items() if k[0] == top}))
+        return ChapterPlan(experiment, runs + [c for key in picks
+                                               for c in experiments.seeded(built["grid"][key], s["seeds"])])
     if experiment == "exp7":
         built = experiments.exp7(s)
         runs = [built["teacher"]] + _flatten(built["tuning"])
@@ -87,7 +91,7 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
         methods = experiments.exp7_methods(s, at_weight=picks["attention transfer"],
                                            hint_weight=picks["FitNets hint"])
         return ChapterPlan(experiment, runs + _flatten(methods))
-    return ChapterPlan(experiment, _flatten(getattr(experiments, experiment)(s)))
+    return ChapterPlan(experiment, _flatten(chapters.BY_KEY[experiment].build(s)))
 
 
 def train_images(config: RunConfig) -> int:

@@ -14,10 +14,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_PATHS = ("book/*.ipynb", "book/status.*", "artifacts")
 
 
+def in_checkout() -> bool:
+    """Whether the package runs from a repository checkout (not from an installed copy)."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "book").is_dir()
+
+
 def code_revision() -> dict:
-    """The git commit of this checkout and whether tracked code differs from it."""
+    """The git commit of the code and whether tracked code differs from it: from the
+    checkout, or, for an installed package, from the install record (pip's
+    ``direct_url.json``: the commit of a ``git+`` install, or the checkout it was built from)."""
+    if in_checkout():
+        return _git_revision(REPO_ROOT)
+    return installed_revision()
+
+
+def _git_revision(root: Path) -> dict:
     def git(*args):
-        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
@@ -28,6 +41,25 @@ def code_revision() -> dict:
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}
+
+
+def installed_revision() -> dict:
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    try:
+        direct = json.loads(metadata.distribution("kdhelpers").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        direct = {}
+    vcs = direct.get("vcs_info", {})
+    if vcs.get("commit_id"):
+        return {"commit": vcs["commit_id"], "dirty": False, "installed_from": direct.get("url")}
+    url = direct.get("url", "")
+    if url.startswith("file://"):  # built from a local folder: ask its git, if it has one
+        found = _git_revision(Path(unquote(urlparse(url).path)))
+        return {**found, "installed_from": url}
+    return {"commit": None, "dirty": None, "installed_from": url or None}
 
 
 @functools.cache

@@ -1,9 +1,9 @@
-"""Summaries of finished runs for the book: accuracies, mean ± sd, verdicts, result files."""
+"""Summaries of finished runs for the book: accuracies, mean ± sd, result files, tables
+(verdicts: :mod:`kdhelpers.claims`)."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -32,28 +32,6 @@ def fmt(stat: dict) -> str:
     return f"{stat['mean']:.2f} ± {stat['sd']:.2f} (n={stat['n']})"
 
 
-def verdict(better: dict, worse: dict) -> str:
-    """Does ``better`` beat ``worse``? A check on per-seed accuracies (in %).
-
-    * "holds": the mean difference is positive and larger than twice its (Welch) standard
-      error;
-    * "does not hold (reversed)": it is negative by more than that margin;
-    * "inconclusive": anything in between;
-    * with a single run on either side there is no error estimate: "inconclusive (single
-      run)" when the difference is positive, "does not hold (single run)" otherwise.
-    """
-    diff = better["mean"] - worse["mean"]
-    if better["n"] < 2 or worse["n"] < 2:
-        return "inconclusive (single run)" if diff > 0 else "does not hold (single run)"
-    se = math.sqrt(better["sd"] ** 2 / better["n"] + worse["sd"] ** 2 / worse["n"])
-    margin = 2 * max(se, 1e-9)
-    if diff > margin:
-        return "holds"
-    if diff < -margin:
-        return "does not hold (reversed)"
-    return "inconclusive"
-
-
 def best_cell(grid_runs: dict) -> tuple:
     """The (alpha, T) key with the highest best-epoch *validation* accuracy (never test)."""
     return max(grid_runs, key=lambda key: accuracy(grid_runs[key], split="val"))
@@ -64,9 +42,10 @@ def results_dir(profile: str, store: Store | None = None) -> Path:
     return root / "results" / profile
 
 
-def save_results(experiment: str, profile: str, results: dict, store: Store | None = None) -> Path:
+def save_results(experiment: str, profile: str, results: dict, runs, store: Store | None = None) -> Path:
     """Write the numbers a chapter shows, for the reproduction summary, with the id and
-    training seconds of every run the notebook used (see ``runner.used_runs``).
+    training seconds of every run behind them (``runs``: the chapter says which; the status
+    page sums their cost).
 
     Each claim is also glued for the chapter's prose: ``{glue:md}`exp2_claim0_verdict```,
     ``..._ours`` and ``..._paper`` (see :func:`glue`).
@@ -76,14 +55,15 @@ def save_results(experiment: str, profile: str, results: dict, store: Store | No
                 for field in ("ours", "paper", "verdict")})
     path = results_dir(profile, store) / f"{experiment}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    from .runner import used_runs
-
-    # every run this notebook's process used, with its training time: the chapter's cost
+    cost = {r.run_id: float(r.metrics.get("train_seconds") or 0.0) for r in runs}
     payload = {"experiment": experiment, "profile": profile, "results": results,
-               "runs": used_runs(), **provenance.record()}
+               "runs": cost, **provenance.record()}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+    trained = sum(getattr(r, "trained", False) for r in {r.run_id: r for r in runs}.values())
+    print(f"runs behind this chapter: {len(cost)} ({trained} trained by this execution, "
+          f"{len(cost) - trained} loaded from the store)")
     return path
 
 
@@ -93,18 +73,32 @@ def load_results(profile: str, store: Store | None = None) -> dict:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
+def markdown_lines(headers, rows) -> list[str]:
+    """The lines of a Markdown table (pipes in cells escaped); the one table writer of the
+    package: notebooks, the status page and the benchmark table use it."""
+    def cell(value):
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+
+
 def markdown_table(headers, rows):
     """A Markdown table for notebook output (rendered by the book)."""
     from IPython.display import Markdown
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return Markdown("\n".join(lines))
+    return Markdown("\n".join(markdown_lines(headers, rows)))
 
 
-def claim(text: str, paper: str, ours: str, verdict_text: str) -> dict:
-    """One row of the reproduction summary."""
-    return {"claim": text, "paper": paper, "ours": ours, "verdict": verdict_text}
+def claims_table(claims_):
+    """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict."""
+    rows = []
+    for c in claims_:
+        size = {"matches": "matches the paper", "smaller": "smaller than the paper's",
+                "larger": "larger than the paper's", None: "–"}[c["size"]]
+        verdict = c["verdict"] if c["tested"] else f"not tested: {c['why']}"
+        rows.append([c["claim"], c["paper"], c["ours"], size, f"**{verdict}**"])
+    return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "size", "verdict"], rows)
 
 
 def glue(**values) -> None:

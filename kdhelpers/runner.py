@@ -37,10 +37,7 @@ def load_dataset(config: RunConfig) -> data.Dataset:
                      data_dir=data_dir)
 
 
-def full_training_images(dataset: data.Dataset) -> np.ndarray:
-    """Every training image of the dataset's source, in the source's order, scaled."""
-    x = data.load_raw(dataset.name, dataset.source)["x_train"].astype("float32") / 255.0
-    return x[..., None] if x.ndim == 3 else x
+full_training_images = data.full_training_images  # the rows a teacher's logits index
 
 
 def teacher_logits_for(config: RunConfig, store: Store, dataset: data.Dataset) -> np.ndarray:
@@ -91,14 +88,14 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
     if store.exists(run_id):
         if store.partial_path(run_id).exists():  # a kill just after publishing left it
             store.discard_partial(run_id)
-        return _used(store.load(run_id))
+        return store.load(run_id)
     with store.claim(run_id, on_wait=lambda holder: print(
             f"run {run_id} is being trained by {holder or 'another process'}; waiting for it",
             flush=True)):
         if store.exists(run_id):  # published by the process we waited for
             store.discard_partial(run_id)
-            return _used(store.load(run_id))
-        return _used(_train_and_publish(config, store, verbose))
+            return store.load(run_id)
+        return _train_and_publish(config, store, verbose)
 
 
 def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
@@ -129,21 +126,6 @@ def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
     return store.load(run_id, trained=True)
 
 
-# run id -> training seconds of every run this process has returned: what a chapter's
-# results cost to compute (report.save_results records it; the status page sums it)
-_USED_RUNS: dict[str, float] = {}
-
-
-def _used(result: Run) -> Run:
-    _USED_RUNS[result.run_id] = float(result.metrics.get("train_seconds") or 0.0)
-    return result
-
-
-def used_runs() -> dict[str, float]:
-    """``{run id: training seconds}`` of every run :func:`run` returned in this process."""
-    return dict(_USED_RUNS)
-
-
 def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
     """``(teacher logits for the training rows, teacher model, feature layer pairs)``.
 
@@ -151,15 +133,15 @@ def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
     the teacher's feature maps, so for them the teacher model itself is loaded.
     """
     if config.virtual_teacher:
-        from .feature_kd import virtual_teacher_logits
+        from .distill import virtual_teacher_logits
 
         return virtual_teacher_logits(dataset.y_train, dataset.num_classes,
                                       config.virtual_teacher), None, None
     if config.feature != "none":
-        from .feature_kd import layer_pairs
+        from . import losses
 
         teacher_run = store.load(config.teacher)
-        pairs = layer_pairs(config.model, teacher_run.config.model, config.feature)
+        pairs = losses.get(config.feature).layers_for(config.model, teacher_run.config.model)
         return None, teacher_run.load_model(), pairs
     if config.teacher:
         return teacher_logits_for(config, store, dataset), None, None
@@ -270,7 +252,7 @@ def run_grid(configs, store: Store | None = None, *, progress: bool = True,
     else:
         new = {c.run_id for c in order if not store.exists(c.run_id)}
         _run_in_waves(order, store, executor, bar)
-        results = {c.run_id: _used(store.load(c.run_id, trained=c.run_id in new)) for c in order}
+        results = {c.run_id: store.load(c.run_id, trained=c.run_id in new) for c in order}
     bar.close()
     return [results[c.run_id] for c in configs]
 

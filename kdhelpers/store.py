@@ -60,7 +60,22 @@ class MissingLogitsError(LookupError):
 
 
 def default_root() -> Path:
-    return Path(os.environ.get(ARTIFACTS_ENV) or REPO_ROOT / "artifacts")
+    """``KDHELPERS_ARTIFACTS`` if set; else ``<repository>/artifacts`` when the package runs
+    from a checkout (where the committed runs are) or is run from inside one (an installed
+    package, a notebook in a clone's ``book/``); else ``./artifacts`` in the working
+    directory. Never inside an installed package."""
+    from .provenance import in_checkout
+
+    if os.environ.get(ARTIFACTS_ENV):
+        return Path(os.environ[ARTIFACTS_ENV]).expanduser().resolve()
+    if in_checkout():
+        return REPO_ROOT / "artifacts"
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):  # e.g. a chapter run from a clone's book/ folder
+        if (folder / "pyproject.toml").is_file() and (folder / "book").is_dir() \
+                and (folder / "artifacts").is_dir():
+            return folder / "artifacts"
+    return here / "artifacts"
 
 
 def _sha256_file(path: Path) -> str:

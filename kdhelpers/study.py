@@ -1,9 +1,10 @@
 """A grid study: the shape shared by experiments 2, 4 and 5.
 
 1. a no-KD baseline over the seeds;
-2. an α×T grid of KD students at the first seed;
-3. the best cell, picked on *validation* accuracy (never test), re-run over the seeds;
-4. mean ± sd of baseline and best cell for the headline comparison.
+2. an α×T grid of KD students at the selection seed;
+3. the best cell, picked on *validation* accuracy (never test), re-run over the evaluation
+   seeds, which exclude the selection seed: the run that won the selection never counts;
+4. the headline comparison, paired by seed (:mod:`kdhelpers.claims`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ class GridStudy:
     baseline: list[Run]
     grid: dict  # (alpha, T) -> Run at the first seed
     best: tuple  # (alpha, T) picked on validation
-    best_runs: list[Run]  # the best cell over the seeds (its first-seed run is the grid's)
+    best_runs: list[Run]  # the best cell over the evaluation seeds (never the selection seed)
 
     @property
     def stats(self) -> dict:
         return {"baseline": report.mean_sd(self.baseline), "best": report.mean_sd(self.best_runs)}
+
+    @property
+    def runs(self) -> list[Run]:
+        """Every run behind the study (its cost)."""
+        return [*self.baseline, *self.grid.values(), *self.best_runs]
 
     def cells(self) -> dict:
         """(alpha, T) -> test accuracy % of each grid cell (single runs)."""

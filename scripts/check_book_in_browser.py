@@ -54,6 +54,7 @@ def browser() -> webdriver.Chrome:
 def check_page(driver, base: str, page: str) -> list[str]:
     problems = []
     driver.get(f"{base}/{page}")
+    driver.set_window_size(1280, 900)
     deadline = time.time() + 20
     while time.time() < deadline and driver.execute_script("return document.readyState") != "complete":
         time.sleep(0.2)
@@ -68,8 +69,17 @@ def check_page(driver, base: str, page: str) -> list[str]:
             time.sleep(0.2)
         if not driver.find_elements("css selector", "mjx-container"):
             problems.append(f"{page}: math not typeset by MathJax")
-    if "|---|" in driver.find_element("tag name", "body").text:
+    text = driver.find_element("tag name", "body").text
+    if "|---|" in text:
         problems.append(f"{page}: a Markdown table was not rendered (raw '|---|' in the text)")
+    for repr_ in sorted(set(re.findall(r"<[\w.]+ object(?: at 0x[0-9a-f]+)?>", text))):
+        problems.append(f"{page}: a Python object's repr is shown: {repr_}")
+    clipped = driver.execute_script(
+        "return Array.from(document.querySelectorAll('mjx-container[display=\"true\"]'))"
+        ".filter(m => m.scrollWidth > m.clientWidth + 2 || "
+        "m.getBoundingClientRect().right > document.documentElement.clientWidth)"
+        ".map(m => m.textContent.slice(0, 60))")
+    problems += [f"{page}: equation wider than the page (clipped or scrolled): {t}" for t in clipped]
     notebook = page.replace(".html", ".ipynb")
     if (ROOT / "book" / notebook).exists():
         links = [a.get_attribute("href") for a in driver.find_elements("css selector", "a")

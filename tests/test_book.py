@@ -21,12 +21,12 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     assert "google.colab" in code[0].source
     # Colab installs from the repository the book's launch buttons point at
     url = re.search(r"^  url: (\S+)$", (ROOT / "_config.yml").read_text(), re.M).group(1)
-    assert f"kdhelpers @ git+{url}.git" in code[0].source
+    assert f'"git", "clone", "--depth", "1", "{url}.git"' in code[0].source
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
     outputs = "".join(o.get("text", "") for c in code for o in c.get("outputs", []))
-    assert re.search(r"profile: (smoke|cpu|full)", outputs)
+    assert re.search(r"profile: (smoke|cpu|converged|full)", outputs)
 
 
 @pytest.mark.parametrize("name", CHAPTERS[:-1])
@@ -38,10 +38,18 @@ def test_chapter_calls_kdhelpers_only(name):
         assert forbidden not in source
 
 
-def test_every_notebook_is_in_the_toc():
-    toc = (ROOT / "_toc.yml").read_text()
-    for name in CHAPTERS:
-        assert f"file: {name.removesuffix('.ipynb')}" in toc
+def test_every_notebook_is_in_the_toc_under_its_part():
+    import yaml
+
+    from kdhelpers import chapters
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {part["caption"]: [c["file"] for c in part["chapters"]] for part in toc["parts"]}
+    for chapter in chapters.CHAPTERS:
+        assert chapter.notebook.removesuffix(".ipynb") in files[chapters.PARTS[chapter.part]]
+    listed = [c.notebook for c in chapters.CHAPTERS if c.builder]
+    in_toc = [f + ".ipynb" for caption in ("Experiments", "Beyond the paper") for f in files[caption]]
+    assert in_toc == listed  # same order
     assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
     assert (ROOT / "book" / "_config.yml").resolve() == (ROOT / "_config.yml").resolve()
 
@@ -63,15 +71,21 @@ def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
     assert "math notranslate" in (html / "problem.html").read_text()
     summary = (html / "summary.html").read_text()
     assert "<table" in summary and "|---|" not in summary  # notebook Markdown tables render
+    # what a reader would notice: a Python object's repr instead of text (a Markdown glue
+    # used with {glue:text}, a figure returned instead of shown)
+    for page in html.glob("*.html"):
+        reprs = re.findall(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", page.read_text())
+        assert not reprs, f"{page.name}: {reprs}"
 
 
 def test_unknown_notebook_is_rejected():
     with pytest.raises(ValueError, match="--only 'exp9'"):
         book.selected(["exp9"])
-    assert book.selected(["exp2"]) == ["exp2", "summary"]
+    assert book.selected(["exp2"]) == ["exp2", "summary", "reproducibility"]
     assert book.selected(["exp3", "exp2"], summary=False) == ["exp2", "exp3"]
     assert book.selected(["summary"], summary=False) == ["summary"]
-    assert book.selected(None)[-1] == "summary" and len(book.selected(None)) == len(book.NOTEBOOKS)
+    assert book.selected(None)[-2:] == ["summary", "reproducibility"]
+    assert len(book.selected(None)) == len(book.NOTEBOOKS)
 
 
 def test_status_page_lists_every_notebook(tmp_path):
@@ -119,3 +133,36 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
     assert "## Compute behind the `cpu` results" in text
     assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
     assert "| every chapter together | 4 | 2.00 h |" in text
+
+
+def test_a_failed_execution_never_replaces_the_executed_chapter(tmp_path, monkeypatch):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("print('executed before')"),
+                      nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    before = path.read_bytes()
+    monkeypatch.setitem(book.NOTEBOOKS, "broken", "broken.ipynb")
+    with pytest.raises(book.ChapterFailed, match="broken.ipynb failed at profile smoke"):
+        book.execute("broken", "smoke", book_dir=tmp_path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["broken.ipynb"]
+
+
+def test_status_page_reports_a_failed_execution(tmp_path):
+    failed = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu",
+              "failed": "RuntimeError: boom", "executed": "2026-01-01T00:00:00Z"}
+    book.write_status({"exp2": {"failed_run": failed}}, tmp_path / "s.json", tmp_path / "s.md",
+                      tmp_path / "store")
+    text = (tmp_path / "s.md").read_text()
+    assert "failed (RuntimeError: boom)" in text and "exp2_alpha_temperature.ipynb | not executed" in text
+
+
+def test_bogus_profile_from_the_environment_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setenv("KDHELPERS_PROFILE", "bogus")
+    with pytest.raises(SystemExit) as exit_info:
+        book.main(["run", "--only", "exp1"])
+    assert exit_info.value.code == 2 and "profile='bogus'" in capsys.readouterr().err

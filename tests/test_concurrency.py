@@ -55,10 +55,10 @@ def test_two_processes_on_the_same_config_train_it_once(tmp_path):
 
 
 def test_overlapping_grids_train_each_run_once(tmp_path):
-    first, second = start(tmp_path, [0, 1, 2]), start(tmp_path, [2, 1, 3])
+    first, second = start(tmp_path, [0, 1]), start(tmp_path, [1, 2])
     results = outcome(first) + outcome(second)
     trained = [r["run"] for r in results if r["trained"]]
-    assert len(trained) == len(set(trained)) == 4  # seeds 0-3, each trained by one process
+    assert len(trained) == len(set(trained)) == 3  # seeds 0-2, each trained by one process
     store = Store(tmp_path / "artifacts")
     for run_id in trained:
         assert store.load(run_id).metrics["epochs"] == 2

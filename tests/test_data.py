@@ -100,3 +100,11 @@ def test_full_mnist_from_shared_directory():
     assert abs(len(d.y_val) - 6000) <= 5  # per-class rounding
     assert len(d.y_train) + len(d.y_val) == 60000 and len(d.y_test) == 10000
     assert np.all(np.diff(d.train_index) > 0)  # first-N keeps the original order
+
+
+def test_garbage_npz_names_the_file(tmp_path):
+    from kdhelpers import data
+
+    (tmp_path / "mnist.npz").write_bytes(b"this is not a zip archive")
+    with pytest.raises(data.DataIntegrityError, match="mnist.npz is not a readable .npz"):
+        data.load("mnist", data_dir=tmp_path)

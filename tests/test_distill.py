@@ -46,12 +46,29 @@ def test_hand_computed_value():
     assert got == pytest.approx(kl, rel=1e-6)
 
 
-def test_temperature_squared_factor(batch):
+@pytest.mark.parametrize("side", ["student", "teacher"])
+def test_adding_a_constant_to_a_row_of_logits_changes_nothing(batch, side):
     y, s, t = batch
-    for T in (2.0, 5.0):
-        pure = value(kd_loss(y, s, t, alpha=1.0, temperature=T))
-        kl_only = numpy_kd_loss(y, s, t, 1.0, T) / T**2
-        assert pure == pytest.approx(T**2 * kl_only, rel=1e-5)
+    shift = np.random.default_rng(3).normal(0, 5, (len(y), 1)).astype("float32")
+    before = value(kd_loss(y, s, t, alpha=0.7, temperature=3.0))
+    after = value(kd_loss(y, s + shift if side == "student" else s,
+                          t + shift if side == "teacher" else t, alpha=0.7, temperature=3.0))
+    assert after == pytest.approx(before, rel=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 4.0, 20.0])
+def test_the_distillation_term_is_never_negative(temperature):
+    rng = np.random.default_rng(int(temperature * 10))
+    for _ in range(20):
+        s, t = rng.normal(0, 4, (8, 10)).astype("float32"), rng.normal(0, 4, (8, 10)).astype("float32")
+        assert value(kd_loss(rng.integers(0, 10, 8), s, t, alpha=1.0,
+                             temperature=temperature)) >= -1e-6
+
+
+def test_the_loss_is_linear_in_alpha(batch):
+    y, s, t = batch
+    at = {a: value(kd_loss(y, s, t, alpha=a, temperature=4.0)) for a in (0.0, 0.3, 1.0)}
+    assert at[0.3] == pytest.approx(0.7 * at[0.0] + 0.3 * at[1.0], rel=1e-5)
 
 
 def test_teacher_and_student_order_matters(batch):
@@ -192,3 +209,22 @@ def test_student_regularisation_losses_are_added():
     with_reg = model.evaluate({"images": x, "teacher_logits": logits}, y, verbose=0)
     plain = value(kd_loss(y, reg(x), logits, alpha=0.5, temperature=2.0))
     assert with_reg > plain + 1e-3
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([1.7, 0.0]), "integer class labels, got dtype float64"),
+    (np.array([0, 10]), r"labels must lie in \[0, 10\)"),
+    (np.array([-1, 2]), r"labels must lie in \[0, 10\)"),
+    (np.eye(10, dtype="int64")[:2], "one-hot labels are not supported"),
+    (np.array(["cat", "dog"]), "integer class labels"),
+])
+def test_kd_loss_refuses_labels_it_cannot_use(labels, message):
+    logits = np.zeros((2, 10), "float32")
+    with pytest.raises(ValueError, match=message):
+        kd_loss(labels, logits, logits, alpha=0.5, temperature=2.0)
+
+
+def test_kd_loss_does_not_broadcast_a_one_row_teacher():
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        kd_loss(np.array([0, 1, 2]), np.zeros((3, 10), "float32"), np.zeros((1, 10), "float32"),
+                alpha=0.5, temperature=2.0)

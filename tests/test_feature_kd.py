@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from kdhelpers.distill import kd_loss
+from kdhelpers.distill import kd_loss, virtual_teacher_logits
 from kdhelpers.feature_kd import (HintAdapter, attention_distance, attention_map,
-                                  attention_transfer_loss, hint_loss, virtual_teacher_logits)
+                                  attention_transfer_loss, hint_loss)
 
 
 def np_attention(f, p=2.0):
@@ -149,7 +149,7 @@ def test_feature_distillation_bad_layers():
     with pytest.raises(ValueError, match="nope"):
         FeatureDistillationModel(student, teacher, student_layers=["nope"],
                                  teacher_layers=["stem_conv"])
-    with pytest.raises(ValueError, match="one layer pair"):
+    with pytest.raises(ValueError, match="takes one layer pair"):
         FeatureDistillationModel(student, teacher, student_layers=["block1_conv2", "block2_conv2"],
                                  teacher_layers=["stem_conv", "stem_conv"], feature="hint")
 

@@ -2,12 +2,7 @@ import numpy as np
 import pytest
 
 from kdhelpers.models import MODELS, build_model, dataset_of
-
-PAPER_PARAMS = {
-    "mnist_teacher": 1_422_378, "mnist_student": 693_962, "resnet18": 11_183_562,
-    "cifar_student": 816_938, "conv2": 13_146, "conv4": 37_530, "conv6": 83_226,
-    "conv8": 328_922, "conv10": 658_586,
-}
+from kdhelpers.paper import PARAMS as PAPER_PARAMS  # from ../shared/paper/experiment-spec.md
 
 
 def test_every_model_is_covered():

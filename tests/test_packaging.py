@@ -14,8 +14,9 @@ def normalise(requirement):
 def test_environment_yml_declares_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        declared |= set(extra)
+    for name, extra in project["optional-dependencies"].items():
+        if name != "ray":  # an optional engine, installed on its own
+            declared |= set(extra)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     conda_pip = {line for line in pip_section if line != "-e ."}
@@ -25,3 +26,24 @@ def test_environment_yml_declares_the_same_dependencies_as_pyproject():
 def test_jupyter_book_is_pinned_below_2():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(normalise(d) == "jupyter-book>=1.0.4.post1,<2" for d in deps["book"])
+
+
+def test_import_drops_tensorflow_notices_but_not_other_native_errors(tmp_path):
+    """`import kdhelpers` hides TensorFlow's start-up notices on file descriptor 2, and passes
+    on anything else written there (here by a stand-in for Keras)."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "keras"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\n"
+        "os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "os.write(2, b'E0000 loader.cc:1] libcudnn.so.9: cannot open shared object file\\n')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    result = subprocess.run([sys.executable, "-c", "import kdhelpers"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "libcudnn.so.9: cannot open shared object file" in result.stderr
+    assert "oneDNN custom operations" not in result.stderr

@@ -3,24 +3,6 @@ import pytest
 from kdhelpers import report
 
 
-def stat(values):
-    import numpy as np
-
-    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "n": len(values), "values": values}
-
-
-@pytest.mark.parametrize("better, worse, expected", [
-    ([88.0, 88.2, 88.1], [87.0, 87.1, 86.9], "holds"),
-    ([87.0, 87.1, 86.9], [88.0, 88.2, 88.1], "does not hold (reversed)"),
-    ([88.0, 87.0, 88.5], [87.5, 88.2, 87.4], "inconclusive"),
-    ([88.0], [87.0, 87.2], "inconclusive (single run)"),
-    ([86.0], [87.0, 87.2], "does not hold (single run)"),
-])
-def test_verdict(better, worse, expected):
-    assert report.verdict(stat(better), stat(worse)) == expected
-
-
 def test_fmt():
     assert report.fmt({"mean": 87.314, "sd": 0.4249, "n": 3}) == "87.31 ± 0.42 (n=3)"
 
@@ -44,9 +26,13 @@ def test_saved_claims_are_glued_for_the_prose(monkeypatch, tmp_path):
 
     glued = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value.data}))
-    claims = [report.claim("a", "1 vs 2", "3 vs 4", "holds"), report.claim("b", "-", "5", "inconclusive")]
-    report.save_results("exp9", "smoke", {"claims": claims}, Store(tmp_path))
-    assert glued["exp9_claim0_ours"] == "3 vs 4" and glued["exp9_claim1_verdict"] == "inconclusive"
+    from kdhelpers import claims
+
+    found = [claims.claim("a", "1 vs 2", [71.0, 72.0], [70.0, 70.5], paired=True),
+             claims.claim("b", "-", ours="5")]
+    report.save_results("exp9", "smoke", {"claims": found}, [], Store(tmp_path))
+    assert glued["exp9_claim0_ours"] == found[0]["ours"] and "+1.25 pp" in found[0]["ours"]
+    assert glued["exp9_claim1_verdict"] == "inconclusive" and glued["exp9_claim1_ours"] == "5"
     assert len(glued) == 6
 
 

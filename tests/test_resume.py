@@ -96,7 +96,8 @@ def test_resumed_logit_kd_run_is_bit_identical(tmp_path, monkeypatch):
 
 def test_resumed_feature_kd_and_augmented_teacher_are_bit_identical(tmp_path, monkeypatch, store):
     teacher = RunConfig("resnet18", width=0.25, epochs=2, data="sample", augment=True,
-                        optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=64)
+                        optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=64,
+                        fraction=0.15)
     dataset = load_dataset(teacher)
     whole, _ = train.fit(teacher, dataset, work_dir=tmp_path / "t_whole")
     resumed, _ = fit_interrupted(teacher, dataset, tmp_path / "t_resumed", monkeypatch,
@@ -107,7 +108,7 @@ def test_resumed_feature_kd_and_augmented_teacher_are_bit_identical(tmp_path, mo
 
     teacher_model = run(teacher, store).load_model()
     student = RunConfig("cifar_student", epochs=2, data="sample", teacher="t", alpha=0.5,
-                        temperature=4.0, feature="at", feature_weight=100.0)
+                        temperature=4.0, feature="at", feature_weight=100.0, fraction=0.15)
     inputs = dict(teacher_model=teacher_model,
                   feature_layers=layer_pairs("cifar_student", "resnet18", "at"))
     whole, _ = train.fit(student, dataset, work_dir=tmp_path / "s_whole", **inputs)

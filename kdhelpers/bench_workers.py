@@ -1,0 +1,88 @@
+"""What parallel workers buy on this machine: ``python -m kdhelpers.bench_workers``.
+
+Trains the same real runs (the CIFAR student under the ``cpu`` profile's protocol, full
+data from ``KDHELPERS_DATA``, a throw-away store) two ways and prints the total images per
+second of each:
+
+* one process with TensorFlow's default threads, the runs one after another;
+* N processes with cores/N threads each (:func:`kdhelpers.executors.limit_threads`), the
+  runs at the same time.
+
+Run it on a quiet machine: anything else running skews both numbers. Results go to
+``bench/workers.json`` (``--json``); ``bench/README.md`` discusses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import provenance
+
+CHILD = """
+import sys
+from kdhelpers.config import RunConfig
+from kdhelpers.runner import run
+from kdhelpers.store import Store
+for seed in map(int, sys.argv[3].split(",")):
+    run(RunConfig("cifar_student", epochs=int(sys.argv[2]), seed=1000 + seed, fraction=0.15,
+                  batch_size=32, optimizer="adam", learning_rate=1e-3, data="full"), Store(sys.argv[1]))
+"""
+
+
+def _start(store: Path, epochs: int, seeds: list[int], threads: int | None):
+    env = dict(os.environ)
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
+                   TF_NUM_INTEROP_THREADS="1")
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(store), str(epochs),
+                             ",".join(map(str, seeds))], env=env)
+
+
+def measure(runs: int = 2, epochs: int = 2, workers: int = 2) -> dict:
+    images = 6750 * epochs * runs  # 15 % of the 45,000-image pool per epoch
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        _start(Path(tmp, "one"), epochs, list(range(runs)), None).wait()
+        results["one process, default threads"] = images / (time.perf_counter() - started)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        started = time.perf_counter()
+        procs = [_start(Path(tmp, f"w{w}"), epochs, list(range(w, runs, workers)), threads)
+                 for w in range(workers)]
+        for proc in procs:
+            proc.wait()
+        results[f"{workers} processes, {threads} thread(s) each"] = images / (time.perf_counter() - started)
+    values = list(results.values())
+    return {"images_per_s": results, "ratio": values[1] / values[0], "runs": runs,
+            "epochs": epochs, "workers": workers, "cpu": provenance.cpu_model(),
+            "cores": os.cpu_count(), "created": provenance.record()["created"],
+            "note": "includes data loading, model building and prediction of each run"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kdhelpers.bench_workers",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=Path("bench/workers.json"))
+    args = parser.parse_args(argv)
+    if args.runs < args.workers or args.workers < 1:
+        parser.error(f"--runs {args.runs} must be at least --workers {args.workers} (>= 1)")
+    result = measure(args.runs, args.epochs, args.workers)
+    for label, value in result["images_per_s"].items():
+        print(f"{label}: {value:.0f} images/s")
+    print(f"ratio: {result['ratio']:.2f}x")
+    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

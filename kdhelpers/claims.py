@@ -1,0 +1,146 @@
+"""A claim of the paper as data: the two sides compared, the gain with its 95 % confidence
+interval, how its size compares with the paper's, and a verdict that cannot overstate.
+
+For per-seed values :math:`a_i, b_i` (test accuracy in %, or gains in pp):
+
+* paired (same seeds, same order; the runs share initialisation and data order):
+  :math:`d_i = a_i - b_i`, gain :math:`\\bar d`, CI :math:`\\bar d \\pm t_{0.975,\\,n-1}\\,s_d/\\sqrt n`;
+* otherwise Welch: gain :math:`\\bar a - \\bar b`, standard error
+  :math:`\\sqrt{s_a^2/n_a + s_b^2/n_b}`, degrees of freedom by Welch–Satterthwaite.
+
+With one value on either side there is no interval (``ci95`` is ``None``); with zero spread
+the interval shrinks to the gain itself. The verdict:
+
+* ``holds``: tested and the CI lies above 0;
+* ``does not hold``: tested and the CI lies below 0;
+* ``inconclusive``: tested, and the CI includes 0 or there is no CI;
+* ``not tested``: a premise the paper's runs satisfied fails in ours (``why`` says which).
+
+``size`` compares the paper's gain with our interval: ``matches`` (inside), ``smaller`` (our
+interval lies below the paper's gain), ``larger`` (above it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+VERDICTS = ("holds", "does not hold", "inconclusive", "not tested")
+
+
+def values_of(side) -> tuple[list[float], list[int] | None]:
+    """Per-seed values in % and their seeds: from runs (test accuracy) or plain numbers."""
+    side = list(side)
+    if side and hasattr(side[0], "metrics"):
+        return [100.0 * r.metrics["test_accuracy"] for r in side], [r.config.seed for r in side]
+    return [float(v) for v in side], None
+
+
+def compare(a, b, *, paired: bool | None = None) -> dict:
+    """Gain of ``a`` over ``b`` (lists of runs, or of values in %) with its 95 % CI.
+
+    ``paired=None`` pairs two lists of runs when they have the same seeds in the same
+    order; plain values are paired only when ``paired=True`` is given.
+    """
+    a_values, a_seeds = values_of(a)
+    b_values, b_seeds = values_of(b)
+    if not a_values or not b_values:
+        raise ValueError(f"compare needs at least one value on each side, got {len(a_values)} "
+                         f"and {len(b_values)}")
+    if paired is None:
+        paired = a_seeds is not None and a_seeds == b_seeds
+    if paired and len(a_values) != len(b_values):
+        raise ValueError(f"paired comparison of unequal lists: {len(a_values)} values against "
+                         f"{len(b_values)}; pair them by seed or use paired=False")
+    if paired:
+        diff = np.subtract(a_values, b_values)
+        gain = float(diff.mean())
+        ci = _t_interval(gain, diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else None,
+                         len(diff) - 1)
+    else:
+        gain = float(np.mean(a_values) - np.mean(b_values))
+        ci = _welch_interval(np.asarray(a_values), np.asarray(b_values), gain)
+    return {"a": a_values, "b": b_values, "paired": bool(paired), "gain": gain, "ci95": ci,
+            "seeds": a_seeds if paired else None}
+
+
+def _t_interval(center: float, se: float | None, df: float) -> list[float] | None:
+    if se is None:
+        return None
+    if se == 0.0:
+        return [center, center]
+    half = float(stats.t.ppf(0.975, df)) * se
+    return [center - half, center + half]
+
+
+def _welch_interval(a: np.ndarray, b: np.ndarray, gain: float) -> list[float] | None:
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0.0:
+        return [gain, gain]
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return _t_interval(gain, math.sqrt(va + vb), df)
+
+
+def verdict(ci95, tested: bool = True) -> str:
+    if not tested:
+        return "not tested"
+    if ci95 is None:
+        return "inconclusive"
+    if ci95[0] > 0:
+        return "holds"
+    if ci95[1] < 0:
+        return "does not hold"
+    return "inconclusive"
+
+
+def size(ci95, paper_gain) -> str | None:
+    if ci95 is None or paper_gain is None:
+        return None
+    if ci95[0] <= paper_gain <= ci95[1]:
+        return "matches"
+    return "smaller" if paper_gain > ci95[1] else "larger"
+
+
+def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = None,
+          tested: bool = True, why: str | None = None, paired: bool | None = None,
+          ours: str | None = None, unit: str = "pp") -> dict:
+    """One claim as data (the keys of issue #12); ``a`` is the side the claim says is better.
+
+    Without ``a`` and ``b`` the claim is not a two-sample comparison (``ours`` describes
+    it) and its verdict is ``inconclusive`` unless it is not tested.
+    """
+    if not tested and not why:
+        raise ValueError(f"claim {text!r}: a claim that is not tested needs `why`")
+    if (a is None) != (b is None):
+        raise ValueError(f"claim {text!r}: give both sides (a and b) or neither")
+    result = {"claim": text, "paper": paper, "a": None, "b": None, "paired": False,
+              "gain": None, "ci95": None, "paper_gain": paper_gain, "tested": bool(tested),
+              "why": None if tested else why}
+    if a is not None:
+        result.update({k: v for k, v in compare(a, b, paired=paired).items() if k != "seeds"})
+    result["size"] = size(result["ci95"], paper_gain) if tested else None
+    result["verdict"] = verdict(result["ci95"], tested)
+    result["ours"] = ours if ours is not None else describe(result, unit)
+    return result
+
+
+def describe(result: dict, unit: str = "pp") -> str:
+    """``"68.15 vs 59.95: +8.20 pp [5.1, 11.3], paired, n=5"`` for a two-sample claim."""
+    if result["a"] is None:
+        return "no two-sample comparison"
+    a, b = np.mean(result["a"]), np.mean(result["b"])
+    n = (f"n={len(result['a'])}" if len(result["a"]) == len(result["b"])
+         else f"n={len(result['a'])}/{len(result['b'])}")
+    ci = ("no CI (single run)" if result["ci95"] is None
+          else f"95 % CI [{result['ci95'][0]:+.2f}, {result['ci95'][1]:+.2f}]")
+    pairing = "paired" if result["paired"] else "unpaired"
+    return f"{a:.2f} vs {b:.2f}: {result['gain']:+.2f} {unit}, {ci}, {pairing}, {n}"
+
+
+def tally(claims) -> dict:
+    """How many claims fall under each verdict."""
+    return {v: sum(c["verdict"] == v for c in claims) for v in VERDICTS}

@@ -1,0 +1,128 @@
+"""The book's scorecard: every chapter's claims (``results.claims`` of each chapter's result
+file) gathered per profile, counted, set side by side, and the regime each profile ran in.
+Used by the summary and the reproducibility pages."""
+
+from __future__ import annotations
+
+from . import claims, paper, profiles, report
+from .program import train_images
+from .experiments import cifar_student, cifar_teacher
+
+SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
+
+
+def results_by_profile(store=None, order=("cpu", "converged", "full", "smoke")) -> dict:
+    """``{profile: {experiment: saved results}}`` for every profile that has results."""
+    found = {}
+    for profile in order:
+        results = report.load_results(profile, store)
+        if results:
+            found[profile] = results
+    return found
+
+
+def all_claims(results: dict) -> list[tuple[str, dict]]:
+    """``(experiment, claim)`` in chapter order."""
+    return [(e, c) for e in profiles.EXPERIMENTS if e in results
+            for c in results[e]["results"].get("claims", [])]
+
+
+def gain_text(c: dict) -> str:
+    if c.get("gain") is None:
+        return "–"
+    if c["ci95"] is None:
+        return f"{c['gain']:+.2f} (no CI)"
+    return f"{c['gain']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
+
+
+def scorecard(results: dict, profile: str):
+    """One row per claim: chapter, claim, paper, ours, gain [95 % CI], size, tested, verdict."""
+    rows = []
+    for experiment, c in all_claims(results):
+        paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
+        rows.append([experiment, c["claim"], c["paper"], gain_text(c), paper_gain,
+                     SIZE_TEXT[c.get("size")], "yes" if c.get("tested", True) else f"no: {c['why']}",
+                     f"**{c['verdict']}**"])
+    return report.markdown_table(
+        ["chapter", "claim", "paper", f"ours ({profile}): gain pp [95 % CI]", "paper's gain",
+         "size vs paper", "tested", "verdict"], rows)
+
+
+def tallies(by_profile: dict):
+    """How many claims hold / do not / are inconclusive / not tested, per profile, for the
+    paper's claims and for the claims beyond it."""
+    rows = []
+    for profile, results in by_profile.items():
+        for part, keep in (("the paper's claims", lambda e: e != "exp7"),
+                           ("beyond the paper", lambda e: e == "exp7")):
+            chosen = [c for e, c in all_claims(results) if keep(e)]
+            if chosen:
+                counts = claims.tally(chosen)
+                rows.append([profile, part, len(chosen), *counts.values()])
+    return report.markdown_table(["profile", "claims", "n", *claims.VERDICTS], rows)
+
+
+def side_by_side(by_profile: dict):
+    """Each claim's verdict and gain at every profile that ran it."""
+    keyed: dict = {}
+    for profile, results in by_profile.items():
+        for experiment, c in all_claims(results):
+            keyed.setdefault((experiment, c["claim"]), {})[profile] = c
+    names = list(by_profile)
+    rows = [[e, text, *[f"{cs[p]['verdict']}, {gain_text(cs[p])}" if p in cs else "not run"
+                        for p in names]] for (e, text), cs in keyed.items()]
+    return report.markdown_table(["chapter", "claim", *names], rows)
+
+
+def regime(by_profile: dict):
+    """Teacher, student baseline, data and epochs of each profile, beside the paper's."""
+    rows = [["paper", "ResNet-18 ×1, 90 epochs", f"{paper.RESNET18_TEACHER:.2f}",
+             f"{paper.STUDENT_BASELINE:.2f} (n=1)", "50,000 images (all), test set as validation",
+             "50 (batch 64; KD runs batch 32)"]]
+    for profile, results in by_profile.items():
+        s = profiles.resolve("exp2", profile, honour_env=False)
+        teacher, student = cifar_teacher(s), cifar_student(s, s["seeds"][0])
+        exp2 = results.get("exp2", {}).get("results", {})
+        baseline = exp2.get("stats", {}).get("baseline")
+        schedule = (f", LR ×0.1 after epoch {student.lr_drop_every - 1}"
+                    if student.schedule == "step" else "")
+        rows.append([profile, f"ResNet-18 ×{teacher.width:g}, {teacher.epochs} epochs",
+                     f"{exp2['teacher']:.2f}" if "teacher" in exp2 else "not run",
+                     report.fmt(baseline) if baseline else "not run",
+                     f"{train_images(student):,} images ({100 * student.fraction:g} % of the "
+                     f"45,000 left after a 10 % validation split)",
+                     f"{student.epochs} (batch {student.batch_size}{schedule})"])
+    return report.markdown_table(["profile", "teacher", "teacher test %", "no-KD student %",
+                                  "student data", "student epochs"], rows)
+
+
+def gain_versus_budget(by_profile: dict, experiment: str = "exp2", index: int = 0):
+    """The headline KD gain of ``experiment`` (claim ``index``) with its 95 % CI at each
+    profile, against the student's training budget (images seen), beside the paper's."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    paper_gain = None
+    for profile, results in by_profile.items():
+        found = results.get(experiment, {}).get("results", {}).get("claims", [])
+        if len(found) <= index or found[index].get("gain") is None:
+            continue
+        c = found[index]
+        paper_gain = c.get("paper_gain", paper_gain)
+        s = profiles.resolve(experiment, profile, honour_env=False)
+        student = cifar_student(s, s["seeds"][0])
+        budget = train_images(student) * student.epochs
+        low, high = c["ci95"] or (c["gain"], c["gain"])
+        ax.errorbar([budget], [c["gain"]], yerr=[[c["gain"] - low], [high - c["gain"]]],
+                    fmt="o", capsize=4, label=f"{profile} (mean, 95 % CI)")
+    if paper_gain is not None:
+        ax.scatter([50_000 * 50], [paper_gain], marker="*", s=120, color="C3",
+                   label="paper (one run each)")
+    ax.axhline(0, color="0.6", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("student training budget (images seen = training images × epochs)")
+    ax.set_ylabel("KD gain over no KD (pp)")
+    ax.set_title("Chapter 2's headline gain against the student's training budget")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

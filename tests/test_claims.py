@@ -1,0 +1,95 @@
+"""The statistics behind every verdict (issue #12), against hand computations and against
+scipy's own t-tests as an independent route."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from kdhelpers import claims
+
+
+def test_paired_interval_by_hand():
+    # d = [2, 3, 1]: mean 2, sd 1, se 1/sqrt(3); t(0.975, 2) = 4.302653
+    result = claims.compare([70, 72, 71], [68, 69, 70], paired=True)
+    half = 4.302653 / np.sqrt(3)
+    assert result["gain"] == pytest.approx(2.0)
+    assert result["ci95"] == pytest.approx([2 - half, 2 + half], abs=1e-5)
+
+
+def test_paired_and_welch_agree_with_scipy_tests():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(70, 2, 5), rng.normal(68, 3, 5)
+    paired = claims.compare(a, b, paired=True)["ci95"]
+    reference = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert paired == pytest.approx([reference.low, reference.high])
+    c = rng.normal(67, 1, 3)
+    welch = claims.compare(a, c, paired=False)["ci95"]
+    reference = stats.ttest_ind(a, c, equal_var=False).confidence_interval(0.95)
+    assert welch == pytest.approx([reference.low, reference.high])
+
+
+def test_runs_with_the_same_seeds_are_paired():
+    class Run:
+        def __init__(self, seed, accuracy):
+            self.metrics = {"test_accuracy": accuracy}
+            self.config = type("C", (), {"seed": seed})()
+
+    a = [Run(1, 0.70), Run(2, 0.72)]
+    assert claims.compare(a, [Run(1, 0.60), Run(2, 0.61)])["paired"]
+    assert not claims.compare(a, [Run(2, 0.60), Run(1, 0.61)])["paired"]
+    assert claims.compare(a, [Run(1, 0.60), Run(2, 0.61)])["a"] == pytest.approx([70, 72])
+
+
+def test_one_run_on_a_side_has_no_interval_and_no_verdict_either_way():
+    for a, b in (([71.0], [70.0]), ([69.0], [70.0]), ([71.0, 72.0], [70.0])):
+        result = claims.claim("x", "p", a, b, paper_gain=1.0)
+        assert result["ci95"] is None and result["verdict"] == "inconclusive"
+        assert result["size"] is None
+
+
+def test_zero_variance_collapses_the_interval():
+    result = claims.claim("x", "p", [71.0, 71.0], [70.0, 70.0], paired=True, paper_gain=1.0)
+    assert result["ci95"] == [1.0, 1.0] and result["verdict"] == "holds"
+    assert result["size"] == "matches"
+
+
+def test_unequal_paired_lists_are_a_clear_error():
+    with pytest.raises(ValueError, match="paired comparison of unequal lists: 3 values against 2"):
+        claims.compare([1, 2, 3], [1, 2], paired=True)
+
+
+def test_unequal_lengths_unpaired_use_welch():
+    result = claims.compare([70, 71, 72], [68, 69], paired=False)
+    assert not result["paired"] and result["gain"] == pytest.approx(71 - 68.5)
+
+
+@pytest.mark.parametrize("ci, expected", [
+    ([0.1, 2.0], "holds"), ([-2.0, -0.1], "does not hold"), ([-1.0, 1.0], "inconclusive"),
+    (None, "inconclusive")])
+def test_verdict_rule(ci, expected):
+    assert claims.verdict(ci) == expected
+    assert claims.verdict(ci, tested=False) == "not tested"
+
+
+@pytest.mark.parametrize("paper_gain, expected", [(0.5, "matches"), (3.0, "smaller"),
+                                                  (-1.0, "larger"), (None, None)])
+def test_size_against_the_paper(paper_gain, expected):
+    assert claims.size([0.0, 2.0], paper_gain) == expected
+
+
+def test_a_claim_not_tested_says_why_and_has_no_size():
+    result = claims.claim("TA beats direct KD", "72.5 vs 69.9", [72.0, 73.0], [70.0, 70.5],
+                          paper_gain=2.6, tested=False, why="teacher weaker than student")
+    assert result["verdict"] == "not tested" and result["size"] is None
+    assert result["why"] == "teacher weaker than student"
+    with pytest.raises(ValueError, match="needs `why`"):
+        claims.claim("x", "p", [1.0], [0.0], tested=False)
+
+
+def test_claim_has_every_field_of_the_issue():
+    result = claims.claim("x", "p", [70.0, 72.0], [69.0, 70.0], paired=True, paper_gain=2.0)
+    assert set(result) >= {"claim", "paper", "ours", "a", "b", "paired", "gain", "ci95",
+                           "paper_gain", "size", "tested", "why", "verdict"}
+    assert "+1.50 pp" in result["ours"] and "paired" in result["ours"]
+    assert claims.tally([result]) == {"holds": 0, "does not hold": 0, "inconclusive": 1,
+                                      "not tested": 0}

@@ -1,0 +1,70 @@
+"""A chapter run from a non-editable install, as on Colab (issue #17): nothing is written
+inside the installed package, the header names the real store, the revision is recorded,
+and with the repository's store a second execution retrains nothing."""
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh venv with kdhelpers installed (not editable) from a clone of this checkout;
+    its dependencies come from the test environment (no network)."""
+    base = tmp_path_factory.mktemp("install")
+    clone = base / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{ROOT}", str(clone)], check=True)
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    str(clone)], check=True)  # a wheel built from the clone, not editable
+    return {"python": python, "site": Path(site), "clone": clone}
+
+
+def execute(installed, workdir: Path, artifacts: Path | None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "KDHELPERS_ARTIFACTS", "KDHELPERS_DATA")}
+    env["KDHELPERS_PROFILE"] = "smoke"
+    if artifacts is not None:
+        env["KDHELPERS_ARTIFACTS"] = str(artifacts)
+    out = workdir / "out.ipynb"
+    subprocess.run([str(installed["python"]), "-m", "papermill", "--log-level", "ERROR",
+                    str(installed["clone"] / "book" / "exp1_mnist.ipynb"), str(out),
+                    "-p", "profile", "smoke", "-k", "python3"],
+                   cwd=workdir, env=env, check=True, capture_output=True, timeout=600)
+    cells = json.loads(out.read_text())["cells"]
+    texts = [o.get("text", "") for c in cells for o in c.get("outputs", [])]
+    return "".join("".join(t) if isinstance(t, list) else t for t in texts)
+
+
+def test_installed_package_writes_beside_the_notebook_and_records_its_revision(installed, tmp_path):
+    before = {p for p in installed["site"].rglob("*")}
+    output = execute(installed, tmp_path, None)
+    assert {p for p in installed["site"].rglob("*") if "__pycache__" not in p.parts} <= before | {
+        p for p in installed["site"].rglob("*") if "__pycache__" in p.parts}
+    assert not (installed["site"] / "artifacts").exists()
+    assert f"artifacts: {tmp_path.resolve() / 'artifacts'}" in output
+    assert (tmp_path / "artifacts").is_dir() and list((tmp_path / "artifacts").glob("mnist_*"))
+    commit = subprocess.run(["git", "-C", str(installed["clone"]), "rev-parse", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert f"code revision: {commit}" in output
+
+
+def test_from_the_clone_the_committed_store_is_found_and_nothing_is_retrained(installed):
+    book = installed["clone"] / "book"
+    first = execute(installed, book, None)
+    assert "artifacts: " + str(installed["clone"] / "artifacts") in first
+    assert list((installed["clone"] / "artifacts").glob("mnist_*"))
+    second = execute(installed, book, None)
+    assert "(0 trained by this execution" in second
