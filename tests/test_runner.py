@@ -364,3 +364,12 @@ def test_results_record_the_runs_the_chapter_names_and_only_those(taught):
     path = report.save_results("exp9", "smoke", {"claims": []}, [result], taught)
     runs = json.loads(path.read_text())["runs"]
     assert runs == {TEACHER.run_id: pytest.approx(result.metrics["train_seconds"])}
+
+
+def test_every_committed_run_keeps_its_id():
+    """Config fields added since (shuffle, registry names) leave every stored id valid."""
+    configs = sorted((ROOT / "artifacts").glob("*/config.json"))
+    assert len(configs) > 100
+    for path in configs:
+        saved = json.loads(path.read_text())
+        assert RunConfig.from_dict(saved["config"]).run_id == saved["run_id"] == path.parent.name
