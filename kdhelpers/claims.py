@@ -131,7 +131,7 @@ def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = N
 def describe(result: dict, unit: str = "pp") -> str:
     """``"68.15 vs 59.95: +8.20 pp [5.1, 11.3], paired, n=5"`` for a two-sample claim."""
     if result["a"] is None:
-        return "no two-sample comparison"
+        return "not run at this profile" if not result["tested"] else "no two-sample comparison"
     a, b = np.mean(result["a"]), np.mean(result["b"])
     n = (f"n={len(result['a'])}" if len(result["a"]) == len(result["b"])
          else f"n={len(result['a'])}/{len(result['b'])}")

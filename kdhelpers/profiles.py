@@ -55,6 +55,11 @@ _COMMON = {
     "converged": dict(data="full", val_fraction=0.1, shuffle="per_epoch"),
     "full": dict(data="full", val_fraction=0.1, shuffle="per_epoch"),
 }
+# The compute a long profile was planned for (issue #15): chapters 2, 3 and 6 of `converged`
+# in about 20 CPU-hours of the 2-core machine; `book plan` prints it beside its estimate.
+BUDGET_HOURS = {"converged": 20.0}
+BUDGET_CHAPTERS = {"converged": ("exp2", "exp3", "exp6")}
+
 # Evaluation seeds: every headline comparison runs both sides on each of them, paired by
 # seed. Grid chapters choose their cell on validation at SELECTION_SEED, which is never an
 # evaluation seed (a cell's winning run would otherwise count in its own favour).

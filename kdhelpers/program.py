@@ -70,7 +70,8 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
         if grid is None:
             example = next(iter(built["grid"].values()))
             return ChapterPlan(experiment, runs, [(
-                "the validation-best cell over the evaluation seeds, once the grid is done",
+                "the validation-best cell over the evaluation seeds, once the grid is done "
+                "(chapter 2: and the label-free row's, when it is another cell)",
                 experiments.seeded(example, s["seeds"]))])
         picks = [report.best_cell(grid)]
         if experiment == "exp2":  # the label-free row's own pick (its claim), also on validation
@@ -122,9 +123,16 @@ def measured_speeds(store: Store) -> dict[tuple, float]:
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
-def estimate_seconds(config: RunConfig, speeds: dict[tuple, float]) -> float:
+def estimate_seconds(config: RunConfig, speeds: dict[tuple, float], store: Store | None = None) -> float:
+    """Training seconds ``config`` still needs: its epochs not yet checkpointed in ``store``."""
     speed = speeds.get(_speed_key(config)) or DEFAULT_SPEED.get(config.model, 500.0)
-    return train_images(config) * config.epochs / speed
+    done = 0
+    if store is not None:
+        from .train import HISTORY_LOG, read_epoch_log
+
+        done = min(len(read_epoch_log(store.partial_path(config.run_id) / HISTORY_LOG)),
+                   config.epochs)
+    return train_images(config) * (config.epochs - done) / speed
 
 
 def plan(experiments_: list[str], profile: str, store: Store | None = None) -> dict:
@@ -144,17 +152,20 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
         counted.update(c.run_id for c in todo)
         later = [(label, [c for c in configs if c.run_id not in counted])
                  for label, configs in chapter.pending]
+        finished = [store.load(c.run_id) for c in _unique(chapter.runs) if store.exists(c.run_id)]
         chapters[experiment] = {
-            "done": sum(store.exists(c.run_id) for c in _unique(chapter.runs)),
+            "done": len(finished),
+            "done_hours": sum(r.metrics.get("train_seconds") or 0.0 for r in finished) / 3600,
             "todo": [c.run_id for c in todo],
-            "todo_hours": sum(estimate_seconds(c, speeds) for c in todo) / 3600,
+            "todo_hours": sum(estimate_seconds(c, speeds, store) for c in todo) / 3600,
             "pending": [{"after": label, "runs": len(configs),
                          "hours": sum(estimate_seconds(c, speeds) for c in configs) / 3600}
                         for label, configs in later],
         }
     hours = sum(ch["todo_hours"] + sum(p["hours"] for p in ch["pending"])
                 for ch in chapters.values())
-    return {"profile": profile, "chapters": chapters, "total_hours": hours}
+    return {"profile": profile, "chapters": chapters, "total_hours": hours,
+            "done_hours": sum(ch["done_hours"] for ch in chapters.values())}
 
 
 def _unique(configs):
@@ -168,13 +179,28 @@ def format_plan(result: dict) -> str:
     lines = [f"plan for profile {result['profile']!r} (estimated training hours on this "
              f"store's measured speeds; one process)"]
     for experiment, chapter in result["chapters"].items():
-        lines.append(f"  {experiment}: {chapter['done']} runs done, {len(chapter['todo'])} to "
-                     f"train now ({chapter['todo_hours']:.1f} h)")
+        lines.append(f"  {experiment}: {chapter['done']} runs done ({chapter['done_hours']:.1f} h), "
+                     f"{len(chapter['todo'])} to train now ({chapter['todo_hours']:.1f} h, partly "
+                     f"trained runs counted by their remaining epochs)")
         for pending in chapter["pending"]:
             lines.append(f"      then {pending['runs']} runs ({pending['hours']:.1f} h): "
                          f"{pending['after']}")
     lines.append(f"  total still to train: {result['total_hours']:.1f} h")
+    budget = profiles.BUDGET_HOURS.get(result["profile"])
+    covered = set(budget_chapters(result["profile"])) <= set(result["chapters"])
+    if budget is not None and covered:
+        total = result["total_hours"] + result["done_hours"]
+        verdict = (f"beyond it by {total - budget:.1f} h" if total > budget
+                   else f"within it ({budget - total:.1f} h to spare)")
+        lines.append(f"  budget: about {budget:g} CPU-hours for chapters "
+                     f"{', '.join(budget_chapters(result['profile']))}; this plan: "
+                     f"{total:.1f} h in all (trained {result['done_hours']:.1f} h + to train "
+                     f"{result['total_hours']:.1f} h), {verdict}")
     return "\n".join(lines)
+
+
+def budget_chapters(profile: str) -> list[str]:
+    return list(profiles.BUDGET_CHAPTERS.get(profile, ()))
 
 
 def train(experiments_: list[str], profile: str, store: Store | None = None, *,

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,21 @@ from kdhelpers.train import NonFiniteLossError, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHER = RunConfig("mnist_teacher", epochs=2, data="sample", seed=1)
+
+
+@pytest.fixture(scope="session")
+def trained_teacher(tmp_path_factory):
+    """TEACHER trained once per session; tests that only need it finished copy it in."""
+    root = tmp_path_factory.mktemp("teacher-store")
+    run(TEACHER, Store(root))
+    return root / TEACHER.run_id
+
+
+@pytest.fixture
+def taught(store, trained_teacher):
+    """A fresh store that already holds TEACHER (never taught yet: no training logits)."""
+    shutil.copytree(trained_teacher, store.path(TEACHER.run_id))
+    return store
 
 
 def student_of(teacher, **kw):
@@ -71,11 +87,11 @@ def test_distilled_student_can_teach(store):
     assert all(r.trained for r in results)
 
 
-def test_training_logits_are_stored_the_first_time_a_run_teaches(store):
-    teacher = run(TEACHER, store)
+def test_training_logits_are_stored_the_first_time_a_run_teaches(taught):
+    teacher = taught.load(TEACHER.run_id)
     assert not (teacher.path / "train_logits.npz").exists()
-    run(student_of(TEACHER), store)
-    teacher = store.load(TEACHER.run_id)
+    run(student_of(TEACHER), taught)
+    teacher = taught.load(TEACHER.run_id)
     manifest = json.loads((teacher.path / "MANIFEST.json").read_text())
     assert "train_logits.npz" in manifest
     images = full_training_images(load_dataset(TEACHER))
@@ -83,36 +99,36 @@ def test_training_logits_are_stored_the_first_time_a_run_teaches(store):
     # oneDNN's sums depend on the batch size, and a last-bit change can flip a float16 rounding
     np.testing.assert_allclose(teacher.logits("train"), expected, rtol=1e-3, atol=1e-5)
     mtime = (teacher.path / "train_logits.npz").stat().st_mtime_ns
-    run(student_of(TEACHER, seed=5), store)  # a second student reuses them
+    run(student_of(TEACHER, seed=5), taught)  # a second student reuses them
     assert (teacher.path / "train_logits.npz").stat().st_mtime_ns == mtime
 
 
-def test_unlisted_training_logits_from_a_kill_are_ignored_and_rewritten(store):
-    teacher = run(TEACHER, store)
+def test_unlisted_training_logits_from_a_kill_are_ignored_and_rewritten(taught):
+    teacher = taught.load(TEACHER.run_id)
     (teacher.path / "train_logits.npz").write_bytes(b"half-written")  # killed before manifest
-    assert store.load(TEACHER.run_id)  # still a valid run
-    run(student_of(TEACHER), store)
-    assert store.load(TEACHER.run_id).logits("train").shape == (500, 10)
+    assert taught.load(TEACHER.run_id)  # still a valid run
+    run(student_of(TEACHER), taught)
+    assert taught.load(TEACHER.run_id).logits("train").shape == (500, 10)
 
 
-def test_damaged_training_logits_are_reported(store):
-    run_grid([TEACHER, student_of(TEACHER)], store, progress=False)
-    path = store.path(TEACHER.run_id)
+def test_damaged_training_logits_are_reported(taught):
+    run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)
+    path = taught.path(TEACHER.run_id)
     (path / "train_logits.npz").write_bytes(b"damaged")
     with pytest.raises(CorruptRunError, match="train_logits.npz"):
-        store.load(TEACHER.run_id)
+        taught.load(TEACHER.run_id)
 
 
-def test_teacher_without_logits_or_weights_is_a_clear_error(store):
-    teacher = run(TEACHER, store)
+def test_teacher_without_logits_or_weights_is_a_clear_error(taught):
+    teacher = taught.load(TEACHER.run_id)
     (teacher.path / "weights.keras").unlink()
     with pytest.raises(MissingRunError, match="never taught.*weights.keras"):
-        run(student_of(TEACHER), store)
+        run(student_of(TEACHER), taught)
 
 
-def test_logit_cache_equals_teacher_on_the_fly(store, tmp_path):
-    run_grid([TEACHER, student_of(TEACHER)], store, progress=False)  # teacher stores logits
-    teacher_run = store.load(TEACHER.run_id)
+def test_logit_cache_equals_teacher_on_the_fly(taught, tmp_path):
+    run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)  # teacher stores logits
+    teacher_run = taught.load(TEACHER.run_id)
     config = student_of(TEACHER, val_fraction=0.0)
     dataset = load_dataset(config)
     cached, _ = fit(config, dataset, work_dir=tmp_path / "cached",
@@ -226,7 +242,7 @@ def test_grid_survives_sigkill_and_resumes(tmp_path):
     store = Store(root)
     done_before = {p.name: (p / "metrics.json").stat().st_mtime_ns
                    for p in root.glob("cifar_student-*")}
-    interrupted = [p.name for p in (root / ".partial").iterdir()]
+    interrupted = [p.name for p in (root / ".partial").iterdir() if p.is_dir()]
     assert interrupted and not set(interrupted) & set(done_before)
     resumed = subprocess.run([sys.executable, str(script), str(root)], env=env,
                              capture_output=True, text=True, timeout=300)
@@ -322,7 +338,7 @@ def test_mixed_precision_run_is_its_own_run_and_leaves_policy_alone(store):
         config.replace(precision="float16")
 
 
-def test_grid_study_picks_on_validation_and_evaluates_on_other_seeds(store):
+def test_grid_study_picks_on_validation_and_evaluates_on_other_seeds(taught):
     from kdhelpers import report
     from kdhelpers.study import run_grid_study
 
@@ -330,8 +346,8 @@ def test_grid_study_picks_on_validation_and_evaluates_on_other_seeds(store):
     runs = {"baseline": [base.replace(seed=k) for k in (1, 2)],
             "grid": {(a, 4.0): base.replace(teacher=TEACHER.run_id, alpha=a, temperature=4.0)
                      for a in (0.3, 0.9)}}
-    run(TEACHER, store)
-    study = run_grid_study(runs, [1, 2], store)
+    taught.load(TEACHER.run_id)
+    study = run_grid_study(runs, [1, 2], taught)
     by_val = {k: report.accuracy(r, split="val") for k, r in study.grid.items()}
     assert by_val[study.best] == max(by_val.values())
     assert study.grid[study.best].run_id not in {r.run_id for r in study.best_runs}
@@ -340,11 +356,20 @@ def test_grid_study_picks_on_validation_and_evaluates_on_other_seeds(store):
     assert set(study.cells()) == set(runs["grid"])
 
 
-def test_results_record_the_runs_the_chapter_names_and_only_those(store):
+def test_results_record_the_runs_the_chapter_names_and_only_those(taught):
     from kdhelpers import report
 
-    result = run(TEACHER, store)
-    run(TEACHER.replace(seed=7), store)  # run by this process, but not behind the results
-    path = report.save_results("exp9", "smoke", {"claims": []}, [result], store)
+    result = taught.load(TEACHER.run_id)
+    run(TEACHER.replace(seed=7), taught)  # run by this process, but not behind the results
+    path = report.save_results("exp9", "smoke", {"claims": []}, [result], taught)
     runs = json.loads(path.read_text())["runs"]
     assert runs == {TEACHER.run_id: pytest.approx(result.metrics["train_seconds"])}
+
+
+def test_every_committed_run_keeps_its_id():
+    """Config fields added since (shuffle, registry names) leave every stored id valid."""
+    configs = sorted((ROOT / "artifacts").glob("*/config.json"))
+    assert len(configs) > 100
+    for path in configs:
+        saved = json.loads(path.read_text())
+        assert RunConfig.from_dict(saved["config"]).run_id == saved["run_id"] == path.parent.name

@@ -1,0 +1,43 @@
+"""The plan and train commands of long programs (issue #15)."""
+
+import pytest
+
+from kdhelpers import program
+from kdhelpers.store import Store
+
+
+@pytest.fixture(autouse=True)
+def profile_as_asked(monkeypatch):
+    monkeypatch.delenv("KDHELPERS_PROFILE", raising=False)
+
+
+def test_plan_lists_what_is_left_and_train_leaves_nothing(tmp_path):
+    store = Store(tmp_path / "artifacts")
+    before = program.plan(["exp1"], "smoke", store)
+    chapter = before["chapters"]["exp1"]
+    assert chapter["done"] == 0 and len(chapter["todo"]) == 5 and before["total_hours"] > 0
+    assert program.train(["exp1"], "smoke", store, progress=False) == 5
+    after = program.plan(["exp1"], "smoke", store)["chapters"]["exp1"]
+    assert after["todo"] == [] and after["done"] == 5 and after["done_hours"] > 0
+
+
+def test_grid_chapters_announce_the_runs_that_follow_the_choice(tmp_path):
+    result = program.plan(["exp2"], "converged", Store(tmp_path / "artifacts"))
+    chapter = result["chapters"]["exp2"]
+    assert chapter["pending"] and chapter["pending"][0]["runs"] == 5
+    text = program.format_plan(program.plan(["exp2", "exp3", "exp6"], "converged",
+                                            Store(tmp_path / "artifacts")))
+    assert "budget: about 20 CPU-hours" in text and "exp6" in text
+
+
+def test_partly_trained_runs_count_their_remaining_epochs(tmp_path):
+    from kdhelpers.config import RunConfig
+    from kdhelpers.train import HISTORY_LOG
+
+    store = Store(tmp_path / "artifacts")
+    config = RunConfig("cifar_student", epochs=4, data="full")
+    whole = program.estimate_seconds(config, {}, store)
+    log = store.partial_path(config.run_id) / HISTORY_LOG
+    log.parent.mkdir(parents=True)
+    log.write_text('{"epoch": 0}\n{"epoch": 1}\n{"epoch": 2}\n')
+    assert program.estimate_seconds(config, {}, store) == pytest.approx(whole / 4)
