@@ -1,0 +1,38 @@
+"""The scorecard counts, sets side by side and describes exactly what the chapters recorded."""
+
+import pytest
+
+from kdhelpers import claims, scorecard
+
+
+@pytest.fixture
+def by_profile():
+    holds = claims.claim("KD helps", "p", [70.0, 71.0, 72.0], [60.0, 61.5, 61.0], paired=True,
+                         paper_gain=2.0)
+    unclear = claims.claim("T matters", "p", [70.0, 60.0], [65.0, 66.0], paired=True)
+    untested = claims.claim("TA helps", "p", [50.0, 51.0], [49.0, 50.0], tested=False, why="weak teacher")
+    beyond = claims.claim("AT beats KD", "not run", [72.0, 73.0, 72.5], [70.0, 71.0, 70.2])
+    cpu = {"exp2": {"results": {"claims": [holds, unclear]}},
+           "exp6": {"results": {"claims": [untested]}},
+           "exp7": {"results": {"claims": [beyond]}}}
+    converged = {"exp2": {"results": {"claims": [unclear]}}}
+    return {"cpu": cpu, "converged": converged}
+
+
+def test_tallies_split_the_paper_from_beyond_it(by_profile):
+    table = scorecard.tallies(by_profile).data
+    assert "| cpu | the paper's claims | 3 | 1 | 0 | 1 | 1 |" in table
+    assert "| cpu | beyond the paper | 1 | 1 | 0 | 0 | 0 |" in table
+    assert "| converged | the paper's claims | 1 | 0 | 0 | 1 | 0 |" in table
+
+
+def test_side_by_side_marks_what_a_profile_did_not_run(by_profile):
+    table = scorecard.side_by_side(by_profile).data
+    row = next(line for line in table.splitlines() if "KD helps" in line)
+    assert "holds, +" in row and row.rstrip(" |").endswith("not run")
+
+
+def test_scorecard_rows_carry_gain_ci_size_and_why(by_profile):
+    table = scorecard.scorecard(by_profile["cpu"], "cpu").data
+    assert "no: weak teacher" in table and "**not tested**" in table
+    assert "+10.17 [" in table and "| +2.00 |" in table
