@@ -69,10 +69,12 @@ def compare(a, b, *, paired: bool | None = None) -> dict:
 def _t_interval(center: float, se: float | None, df: float) -> list[float] | None:
     if se is None:
         return None
+    # plain floats, not NumPy scalars: the interval goes to JSON and into the prose (myst-nb
+    # formats a glued value from its repr, and 'np.float64(0.1)' is not a number to it)
     if se == 0.0:
-        return [center, center]
-    half = float(stats.t.ppf(0.975, df)) * se
-    return [center - half, center + half]
+        return [float(center), float(center)]
+    half = float(stats.t.ppf(0.975, df)) * float(se)
+    return [float(center - half), float(center + half)]
 
 
 def _welch_interval(a: np.ndarray, b: np.ndarray, gain: float) -> list[float] | None:

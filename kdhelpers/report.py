@@ -111,6 +111,8 @@ def glue(**values) -> None:
     except ImportError:
         return
     for name, value in values.items():
+        if isinstance(value, np.generic):  # myst-nb formats from the repr: np.float64(...) fails
+            value = value.item()
         myst_glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
 
 

@@ -93,3 +93,11 @@ def test_claim_has_every_field_of_the_issue():
     assert "+1.50 pp" in result["ours"] and "paired" in result["ours"]
     assert claims.tally([result]) == {"holds": 0, "does not hold": 0, "inconclusive": 1,
                                       "not tested": 0}
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_numbers_are_plain_floats_for_json_and_the_prose(paired):
+    # myst-nb formats a glued number from its repr; "np.float64(0.2)" broke the exp1 page
+    result = claims.compare(np.array([70.0, 72.5, 71.0]), np.array([68.0, 69.0, 70.5]),
+                            paired=paired)
+    assert all(type(v) is float for v in [result["gain"], *result["ci95"]])
