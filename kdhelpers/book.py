@@ -59,6 +59,7 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
                   "failed": f"{type(error).__name__}: {str(error).strip().splitlines()[-1:] or ''}",
                   "executed": provenance.record()["created"]}
         raise ChapterFailed(failed) from error
+    _hide_injected_parameters(scratch)
     os.replace(scratch, path)
     record = provenance.record()
     return {"notebook": NOTEBOOKS[key], "profile": profile, "executed": record["created"],
@@ -66,6 +67,19 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
             "backend": record["versions"]["backend"], "versions": record["versions"],
             "code": record["code"], "machine": record["machine"]["processor"],
             "cpu_count": record["machine"]["cpu_count"]}
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Fold the cell papermill adds (``# Parameters``) like every other code cell: the page's
+    header already prints the profile, and papermill has no option to tag the cell itself."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    nbformat.write(nb, path)
 
 
 class ChapterFailed(RuntimeError):

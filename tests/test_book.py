@@ -25,6 +25,8 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
+    # the page shows figures and tables first: code folds, papermill's injected cell included
+    assert all("hide-input" in c.metadata.get("tags", []) for c in code)
     outputs = "".join(o.get("text", "") for c in code for o in c.get("outputs", []))
     assert re.search(r"profile: (smoke|cpu|converged|full)", outputs)
 
@@ -150,6 +152,22 @@ def test_a_failed_execution_never_replaces_the_executed_chapter(tmp_path, monkey
         book.execute("broken", "smoke", book_dir=tmp_path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["broken.ipynb"]
+
+
+def test_an_executed_chapter_folds_papermills_injected_cell(tmp_path, monkeypatch):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    notebook.cells = [nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("print(profile)")]
+    nbformat.write(notebook, tmp_path / "tiny.ipynb")
+    monkeypatch.setitem(book.NOTEBOOKS, "tiny", "tiny.ipynb")
+    record = book.execute("tiny", "cpu", book_dir=tmp_path)
+    cells = nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
+    injected = [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "hide-input" in injected[0].metadata.tags
+    assert cells[-1].outputs[0]["text"] == "cpu\n" and record["profile"] == "cpu"
 
 
 def test_status_page_reports_a_failed_execution(tmp_path):
