@@ -304,16 +304,6 @@ def test_virtual_teacher_run_needs_no_teacher(store):
     assert config.run_id != config.replace(virtual_teacher=0.0, alpha=0.0).run_id
 
 
-def test_feature_distillation_run_uses_teacher_weights(store):
-    teacher = RunConfig("resnet18", width=0.25, epochs=1, data="sample", fraction=0.2)
-    run(teacher, store)
-    student = RunConfig("cifar_student", epochs=1, data="sample", teacher=teacher.run_id,
-                        alpha=0.5, temperature=4.0, feature="at", feature_weight=100.0,
-                        fraction=0.2)
-    result = run(student, store)
-    assert result.trained and result.metrics["epochs"] == 1
-
-
 @pytest.mark.parametrize("kwargs, message", [
     ({"feature": "at", "feature_weight": 1.0}, "feature='at' needs a teacher run"),
     ({"feature": "sift"}, "feature='sift'"),
