@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kdhelpers import executors
@@ -18,6 +19,7 @@ from kdhelpers.runner import run_grid
 from kdhelpers.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+# trains (or loads) the runs [model, seed, epochs] given as JSON, one after another, and
 # prints one JSON line per run: its id and whether this process trained it
 GRID = textwrap.dedent("""
     import json, sys
@@ -25,19 +27,18 @@ GRID = textwrap.dedent("""
     from kdhelpers.runner import run
     from kdhelpers.store import Store
     store = Store(sys.argv[1])
-    for seed in json.loads(sys.argv[2]):
-        config = RunConfig("cifar_student", epochs=int(sys.argv[3]), data="sample", seed=seed)
-        result = run(config, store)
+    for model, seed, epochs in json.loads(sys.argv[2]):
+        result = run(RunConfig(model, epochs=epochs, data="sample", seed=seed), store)
         print(json.dumps({"run": result.run_id, "trained": result.trained}), flush=True)
 """)
 
 
-def start(tmp_path, seeds, epochs=2):
+def start(tmp_path, runs, store="artifacts"):
     script = tmp_path / "grid.py"
     script.write_text(GRID)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, str(script), str(tmp_path / "artifacts"),
-                             json.dumps(seeds), str(epochs)], env=env, text=True,
+    return subprocess.Popen([sys.executable, str(script), str(tmp_path / store),
+                             json.dumps(runs)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -50,7 +51,8 @@ def outcome(proc, timeout=300):
 def test_overlapping_grids_train_each_run_once(tmp_path):
     """Two processes, started together, whose grids share one config (seed 1): it is
     trained by one of them and loaded by the other, and no run is trained twice."""
-    first, second = start(tmp_path, [1, 0]), start(tmp_path, [1, 2])
+    first = start(tmp_path, [["mnist_student", 1, 2], ["mnist_student", 0, 2]])
+    second = start(tmp_path, [["mnist_student", 1, 2], ["mnist_student", 2, 2]])
     results = outcome(first) + outcome(second)
     shared = [r for r in results if r["run"] == results[0]["run"]]
     assert sorted(r["trained"] for r in shared) == [False, True]
@@ -62,23 +64,39 @@ def test_overlapping_grids_train_each_run_once(tmp_path):
     assert not [p for p in (tmp_path / "artifacts" / ".partial").iterdir()]
 
 
-def test_a_waiting_process_takes_over_from_a_killed_holder(tmp_path):
-    holder = start(tmp_path, [0], epochs=6)
+def test_a_killed_grid_is_taken_over_exactly_by_a_waiting_process(tmp_path):
+    """SIGKILL a grid after its first run is published and while its second is mid-way;
+    a second process, already waiting for that run, takes it over: the published run is
+    not redone, the killed one resumes from its checkpoint, and ends bit-identical to
+    the same run trained without interruption (in a third process, same settings)."""
+    grid = [["cifar_student", 1, 2], ["cifar_student", 0, 8]]
+    holder = start(tmp_path, grid)
+    reference = start(tmp_path, grid[1:], store="uninterrupted")
     root = tmp_path / "artifacts"
     deadline = time.time() + 240
-    while not list(root.glob(".partial/*/checkpoint.npz")):
+    while not (list(root.glob("cifar_student-*")) and list(root.glob(".partial/*/checkpoint.npz"))):
         assert holder.poll() is None and time.time() < deadline, "holder made no progress"
         time.sleep(0.05)
-    waiter = start(tmp_path, [0], epochs=6)
-    time.sleep(8)  # the waiter is up and waiting on the claim
-    assert waiter.poll() is None
+    published = {p.name: (p / "metrics.json").stat().st_mtime_ns
+                 for p in root.glob("cifar_student-*")}
+    waiter = start(tmp_path, grid)
+    first = json.loads(waiter.stdout.readline())  # the published run: loaded
+    time.sleep(2)  # the waiter now waits on the holder's claim of the second run
+    assert holder.poll() is None, "the holder finished before it could be killed"
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    results = outcome(waiter)
-    assert results[0]["trained"]
-    published = Store(root).load(results[0]["run"])
-    assert published.metrics["resumed_at_epochs"]  # went on from the holder's checkpoint
-    assert [row["epoch"] for row in published.history] == list(range(6))
+    results = [first, *outcome(waiter)]
+    assert [r["trained"] for r in results] == [False, True]
+    assert published == {results[0]["run"]: (root / results[0]["run"] / "metrics.json").stat().st_mtime_ns}
+    store = Store(root)
+    killed = store.load(results[1]["run"])  # verifies every manifest
+    assert killed.metrics["resumed_at_epochs"]  # went on from the holder's checkpoint
+    assert [row["epoch"] for row in killed.history] == list(range(8))
+    assert not list((root / ".partial").iterdir())
+    whole = Store(tmp_path / "uninterrupted").load(outcome(reference)[0]["run"])
+    assert not whole.metrics.get("resumed_at_epochs")
+    np.testing.assert_array_equal(killed.logits("test"), whole.logits("test"))
+    assert [r["loss"] for r in killed.history] == [r["loss"] for r in whole.history]
 
 
 def test_grid_on_worker_processes_respects_teachers(store):

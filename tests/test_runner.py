@@ -1,11 +1,8 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -206,61 +203,6 @@ def test_nan_loss_stops_with_clear_error_and_leaves_nothing(store):
         run(exploding, store)
     assert not store.path(exploding.run_id).exists()
     assert not store.partial_path(exploding.run_id).exists()
-
-
-GRID_SCRIPT = textwrap.dedent("""
-    import sys
-    from kdhelpers.config import RunConfig
-    from kdhelpers.runner import run_grid
-    from kdhelpers.store import Store
-    configs = [RunConfig("cifar_student", epochs=3, data="sample", seed=s, fraction=1.0)
-               for s in range(2)]
-    run_grid(configs, Store(sys.argv[1]), progress=False)
-""")
-
-
-def test_grid_survives_sigkill_and_resumes(tmp_path):
-    root = tmp_path / "artifacts"
-    script = tmp_path / "grid.py"
-    script.write_text(GRID_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), str(root)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    # kill once the first run is finished and a later one has a backed-up epoch
-    while time.time() < deadline:
-        finished = [p for p in root.glob("cifar_student-*") if p.is_dir()]
-        backups = list((root / ".partial").glob("*/checkpoint.npz")) if (root / ".partial").exists() else []
-        if finished and backups:
-            break
-        assert proc.poll() is None, "grid finished before it could be killed"
-        time.sleep(0.05)
-    else:
-        pytest.fail("grid made no progress")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    store = Store(root)
-    done_before = {p.name: (p / "metrics.json").stat().st_mtime_ns
-                   for p in root.glob("cifar_student-*")}
-    interrupted = [p.name for p in (root / ".partial").iterdir() if p.is_dir()]
-    assert interrupted and not set(interrupted) & set(done_before)
-    resumed = subprocess.run([sys.executable, str(script), str(root)], env=env,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    runs = sorted(p.name for p in root.glob("cifar_student-*"))
-    assert len(runs) == 2
-    for run_id in runs:
-        result = store.load(run_id)  # verifies every manifest
-        assert [row["epoch"] for row in result.history] == [0, 1, 2]
-    for run_id, mtime in done_before.items():  # finished runs were not redone
-        assert (root / run_id / "metrics.json").stat().st_mtime_ns == mtime
-    assert not list((root / ".partial").iterdir())
-    # the run killed mid-way, resumed in a new process, is the run an uninterrupted one is
-    killed = store.load(interrupted[0])
-    assert killed.metrics["resumed_at_epochs"]
-    whole = run(killed.config, Store(tmp_path / "uninterrupted"))
-    np.testing.assert_array_equal(killed.logits("test"), whole.logits("test"))
-    assert [r["loss"] for r in killed.history] == [r["loss"] for r in whole.history]
 
 
 def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
