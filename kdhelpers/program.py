@@ -143,6 +143,7 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
     store = store or Store()
     speeds = measured_speeds(store)
     counted: set[str] = set()
+    trained_seconds: dict[str, float] = {}  # finished runs, once each however many chapters share them
     chapters = {}
     for experiment in experiments_:
         settings = profiles.resolve(experiment, profile)
@@ -153,6 +154,7 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
         later = [(label, [c for c in configs if c.run_id not in counted])
                  for label, configs in chapter.pending]
         finished = [store.load(c.run_id) for c in _unique(chapter.runs) if store.exists(c.run_id)]
+        trained_seconds.update((r.run_id, r.metrics.get("train_seconds") or 0.0) for r in finished)
         chapters[experiment] = {
             "done": len(finished),
             "done_hours": sum(r.metrics.get("train_seconds") or 0.0 for r in finished) / 3600,
@@ -165,7 +167,7 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
     hours = sum(ch["todo_hours"] + sum(p["hours"] for p in ch["pending"])
                 for ch in chapters.values())
     return {"profile": profile, "chapters": chapters, "total_hours": hours,
-            "done_hours": sum(ch["done_hours"] for ch in chapters.values())}
+            "done_hours": sum(trained_seconds.values()) / 3600}
 
 
 def _unique(configs):

@@ -41,3 +41,29 @@ def test_partly_trained_runs_count_their_remaining_epochs(tmp_path):
     log.parent.mkdir(parents=True)
     log.write_text('{"epoch": 0}\n{"epoch": 1}\n{"epoch": 2}\n')
     assert program.estimate_seconds(config, {}, store) == pytest.approx(whole / 4)
+
+
+def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from kdhelpers.config import RunConfig
+
+    shared, own = (RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k in (1, 2))
+
+    class OneFinishedRun:  # a store in which only the shared run is finished, after one hour
+        root = tmp_path
+
+        def exists(self, run_id):
+            return run_id == shared.run_id
+
+        def load(self, run_id):
+            return SimpleNamespace(run_id=run_id, metrics={"train_seconds": 3600.0})
+
+        def partial_path(self, run_id):
+            return tmp_path / ".partial" / run_id
+
+    monkeypatch.setattr(program, "chapter_plan",
+                        lambda experiment, settings, store: program.ChapterPlan(experiment, [shared, own]))
+    result = program.plan(["exp1", "exp2"], "smoke", OneFinishedRun())
+    assert [ch["done"] for ch in result["chapters"].values()] == [1, 1]  # each chapter has it
+    assert result["done_hours"] == pytest.approx(1.0)  # the machine spent the hour once
