@@ -153,11 +153,12 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
         counted.update(c.run_id for c in todo)
         later = [(label, [c for c in configs if c.run_id not in counted])
                  for label, configs in chapter.pending]
-        finished = [store.load(c.run_id) for c in _unique(chapter.runs) if store.exists(c.run_id)]
-        trained_seconds.update((r.run_id, r.metrics.get("train_seconds") or 0.0) for r in finished)
+        finished = {c.run_id: store.load(c.run_id).metrics.get("train_seconds") or 0.0
+                    for c in _unique(chapter.runs) if store.exists(c.run_id)}
+        trained_seconds.update(finished)
         chapters[experiment] = {
             "done": len(finished),
-            "done_hours": sum(r.metrics.get("train_seconds") or 0.0 for r in finished) / 3600,
+            "done_hours": sum(finished.values()) / 3600,
             "todo": [c.run_id for c in todo],
             "todo_hours": sum(estimate_seconds(c, speeds, store) for c in todo) / 3600,
             "pending": [{"after": label, "runs": len(configs),
