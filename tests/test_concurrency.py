@@ -25,15 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # checkpoint exists: a process ready to step in the moment another one is mid-run.
 GRID = textwrap.dedent("""
     import json, sys, time
-    from pathlib import Path
     from kdhelpers.config import RunConfig
     from kdhelpers.runner import run
     from kdhelpers.store import Store
     store = Store(sys.argv[1])
     if len(sys.argv) > 3:
-        root = Path(sys.argv[1])
-        while not (len([p for p in root.glob("*-*") if p.is_dir()]) >= int(sys.argv[3])
-                   and list(root.glob(".partial/*/checkpoint.npz"))):
+        while not (len([p for p in store.root.glob("*-*") if p.is_dir()]) >= int(sys.argv[3])
+                   and list(store.root.glob(".partial/*/checkpoint.npz"))):
             time.sleep(0.02)
     for model, seed, epochs in json.loads(sys.argv[2]):
         result = run(RunConfig(model, epochs=epochs, data="sample", seed=seed), store)
