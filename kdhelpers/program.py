@@ -116,8 +116,9 @@ def measured_speeds(store: Store) -> dict[tuple, float]:
                 json.loads((metrics_path.parent / "config.json").read_text())["config"])
         except (OSError, ValueError, KeyError):
             continue  # an unreadable run is reported when it is loaded, not here
+        # a resumed run's train_seconds sums its epochs' seconds too: it counts like any other
         seconds = metrics.get("train_seconds") or 0.0
-        if seconds > 0 and not metrics.get("resumed_at_epochs"):
+        if seconds > 0:
             images = metrics["n_train"] * metrics["epochs"]
             samples.setdefault(_speed_key(config), []).append(images / seconds)
     return {key: statistics.median(values) for key, values in samples.items()}
@@ -135,6 +136,36 @@ def estimate_seconds(config: RunConfig, speeds: dict[tuple, float], store: Store
     return train_images(config) * (config.epochs - done) / speed
 
 
+def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> list[dict]:
+    """Every interrupted run in ``store``'s ``.partial/``: its epochs checkpointed, the size of
+    its work files (what the repository must carry to the next session), and ``problem``
+    when it cannot resume as it is (an unreadable checkpoint, a log behind its checkpoint)."""
+    from .train import CHECKPOINT, HISTORY_LOG, WORK_FILES, CheckpointError, checkpoint_epoch, \
+        read_epoch_log
+
+    found = []
+    partial = store.root / ".partial"
+    for work in sorted(p for p in partial.glob("*") if p.is_dir()) if partial.is_dir() else []:
+        entry = {"run_id": work.name, "epochs_done": 0,
+                 "epochs": (epochs_of or {}).get(work.name), "problem": None,
+                 "bytes": sum((work / name).stat().st_size for name in WORK_FILES
+                              if (work / name).is_file())}
+        try:
+            last = checkpoint_epoch(work / CHECKPOINT)
+        except CheckpointError as error:
+            entry["problem"] = str(error)
+            found.append(entry)
+            continue
+        entry["epochs_done"] = 0 if last is None else last + 1
+        logged = {row["epoch"] for row in read_epoch_log(work / HISTORY_LOG)}
+        missing = sorted(set(range(entry["epochs_done"])) - logged)
+        if missing:
+            entry["problem"] = (f"its epoch log lacks epochs {missing} that the checkpoint "
+                                f"holds: it will refuse to resume")
+        found.append(entry)
+    return found
+
+
 def plan(experiments_: list[str], profile: str, store: Store | None = None) -> dict:
     """Per chapter: runs to train now, runs pending a choice, estimated hours; and totals.
 
@@ -145,12 +176,14 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
     counted: set[str] = set()
     trained_seconds: dict[str, float] = {}  # finished runs, once each however many chapters share them
     chapters = {}
+    epochs_of: dict[str, int] = {}
     for experiment in experiments_:
         settings = profiles.resolve(experiment, profile)
         chapter = chapter_plan(experiment, settings, store)
         todo = [c for c in _unique(chapter.runs) if not store.exists(c.run_id)
                 and c.run_id not in counted]
         counted.update(c.run_id for c in todo)
+        epochs_of.update({c.run_id: c.epochs for c in todo})
         later = [(label, [c for c in configs if c.run_id not in counted])
                  for label, configs in chapter.pending]
         finished = {c.run_id: store.load(c.run_id).metrics.get("train_seconds") or 0.0
@@ -168,7 +201,8 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
     hours = sum(ch["todo_hours"] + sum(p["hours"] for p in ch["pending"])
                 for ch in chapters.values())
     return {"profile": profile, "chapters": chapters, "total_hours": hours,
-            "done_hours": sum(trained_seconds.values()) / 3600}
+            "done_hours": sum(trained_seconds.values()) / 3600,
+            "interrupted": interrupted_runs(store, epochs_of)}
 
 
 def _unique(configs):
@@ -189,6 +223,16 @@ def format_plan(result: dict) -> str:
             lines.append(f"      then {pending['runs']} runs ({pending['hours']:.1f} h): "
                          f"{pending['after']}")
     lines.append(f"  total still to train: {result['total_hours']:.1f} h")
+    interrupted = result.get("interrupted", [])
+    if interrupted:
+        megabytes = sum(entry["bytes"] for entry in interrupted) / 2**20
+        lines.append(f"  interrupted runs in .partial/ ({megabytes:.0f} MB of work files; commit "
+                     f"them before a session ends so that the next one resumes them):")
+        for entry in interrupted:
+            of = f" of {entry['epochs']}" if entry["epochs"] else ""
+            state = f"PROBLEM: {entry['problem']}" if entry["problem"] else "resumable"
+            lines.append(f"      {entry['run_id']}: {entry['epochs_done']}{of} epochs "
+                         f"checkpointed, {state}")
     budget = profiles.BUDGET_HOURS.get(result["profile"])
     covered = set(budget_chapters(result["profile"])) <= set(result["chapters"])
     if budget is not None and covered:

@@ -99,7 +99,7 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
 
 
 def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
-    from .train import NonFiniteLossError, fit, resumed_at
+    from .train import NonFiniteLossError, fit, resumed_at, segments
 
     run_id = config.run_id
     provenance.loaded_code_revision()  # pin the revision before a long training starts
@@ -120,7 +120,8 @@ def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
         shutil.rmtree(publish)
     publish.mkdir()
     write_json(publish / "config.json", {"run_id": run_id, "config": config.to_dict()})
-    write_artifacts(publish, student, history, dataset, started, resumed_at(work))
+    write_artifacts(publish, student, history, dataset, started, resumed_at(work),
+                    segments(work))
     store.commit(publish, run_id)
     store.discard_partial(run_id)
     return store.load(run_id, trained=True)
@@ -149,7 +150,7 @@ def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
 
 
 def write_artifacts(folder, student, history, dataset: data.Dataset, started: float,
-                    resumed: list[int] = ()) -> None:
+                    resumed: list[int] = (), stretches: list[dict] = ()) -> None:
     """Test logits, history, metrics and weights into ``folder``.
 
     Training-set logits wait until the run teaches (:func:`store_train_logits`). The
@@ -161,6 +162,8 @@ def write_artifacts(folder, student, history, dataset: data.Dataset, started: fl
     metrics = summarize(history, test_logits.astype("float32"), dataset,
                         time.perf_counter() - started)
     metrics["resumed_at_epochs"] = list(resumed)  # empty: trained without interruption
+    # each stretch of training: its first epoch, code revision, CPU, backend (train.segments)
+    metrics["segments"] = list(stretches)
     write_json(folder / "metrics.json", metrics)
     student.save(folder / WEIGHTS)
 

@@ -13,8 +13,9 @@ Layout under the artifact root (``KDHELPERS_ARTIFACTS``, default ``<repo>/artifa
                              train_logits appears)
     <run_id>/weights.keras   the trained model (git-ignored, so optional when reading; when
                              present it must match its sha256)
-    .partial/<run_id>/       work in progress: epoch checkpoint, epoch log; ``publish/`` is
-                             the finished run being assembled
+    .partial/<run_id>/       work in progress: epoch checkpoint, epoch log (committed while
+                             the run is unfinished, so the next session resumes it);
+                             ``publish/`` is the finished run being assembled (not committed)
 
 A run directory appears by one ``os.rename`` of its assembled ``publish/`` folder, so a
 kill at any moment leaves a run complete or absent; the work files go only after that. ``train_logits.npz`` is added later by

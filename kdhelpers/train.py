@@ -198,6 +198,10 @@ def build_trainable(config: RunConfig, teacher_model=None,
 CHECKPOINT = "checkpoint.npz"
 HISTORY_LOG = "history.jsonl"
 RESUMES = "resumed_at.json"
+SEGMENTS = "segments.jsonl"
+# The work files of an interrupted run: committed with the repository, so that a session on
+# a fresh machine (or a fresh clone) resumes it; ``.gitignore`` lists what is not.
+WORK_FILES = (CHECKPOINT, HISTORY_LOG, RESUMES, SEGMENTS)
 
 
 def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_logits=None,
@@ -233,10 +237,13 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
                    "teacher_logits": np.asarray(teacher_train_logits, dtype="float32")}
     finished = restore_checkpoint(work_dir / CHECKPOINT, model)
     start = 0 if finished is None else finished + 1
+    _check_log_covers(config, work_dir, start)
     log = EpochLog(work_dir / HISTORY_LOG)
     log.keep_epochs_before(start)
     if start:
         _record_resume(work_dir / RESUMES, start)
+    if start < config.epochs:
+        _record_segment(work_dir / SEGMENTS, start)
     stop = keras.callbacks.TerminateOnNaN()  # stops fit; the finiteness check below raises
     callbacks = [log, AtomicCheckpoint(work_dir / CHECKPOINT), stop]
     if config.schedule == "step":
@@ -271,6 +278,59 @@ def _check_finite(config: RunConfig, history: list[dict]) -> None:
     if bad:
         raise NonFiniteLossError(f"run {config.run_id}: non-finite loss at epoch "
                                  f"{bad[0]['epoch']} ({ {k: v for k, v in bad[0].items() if 'loss' in k} })")
+
+
+def _check_log_covers(config: RunConfig, work_dir: Path, start: int) -> None:
+    """Before any training: every epoch the checkpoint holds must be in the epoch log, or
+    the run would train to its end and then fail for want of those epochs' rows (a log
+    older than its checkpoint: copied or committed apart from it)."""
+    logged = {row["epoch"] for row in read_epoch_log(work_dir / HISTORY_LOG)}
+    missing = sorted(set(range(start)) - logged)
+    if missing:
+        raise CheckpointError(f"run {config.run_id}: the checkpoint in {work_dir} holds epochs "
+                              f"0..{start - 1} but its epoch log {HISTORY_LOG} lacks epochs "
+                              f"{missing}; restore the log that belongs to the checkpoint, or "
+                              f"delete {work_dir} to restart the run from epoch 0")
+
+
+def _record_segment(path: Path, epoch: int) -> None:
+    """One line per stretch of training (the first and each resume): where it started and
+    what ran it, since a run carried across sessions may go on on another machine or at
+    another code revision than the one its final ``metrics.json`` names."""
+    from . import provenance
+
+    record = provenance.record()
+    row = {"from_epoch": epoch, "started": record["created"], "code": record["code"],
+           "cpu": record["machine"]["cpu"], "backend": record["versions"]["backend"]}
+    with path.open("a") as segments:
+        segments.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def segments(work_dir: Path) -> list[dict]:
+    """The rows :func:`_record_segment` wrote for a run (a line cut short by a kill skipped);
+    runs started before segments were recorded list only their later stretches."""
+    path = Path(work_dir) / SEGMENTS
+    rows = []
+    for line in (path.read_text().splitlines() if path.is_file() else []):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def checkpoint_epoch(path: Path) -> int | None:
+    """The last finished epoch an :class:`AtomicCheckpoint` file holds (its arrays are not
+    read), or ``None`` when there is none; :class:`CheckpointError` when it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as archive:
+            return int(archive["epoch"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(error).__name__}: "
+                              f"{error})") from error
 
 
 def _record_resume(path: Path, epoch: int) -> None:

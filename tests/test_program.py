@@ -67,3 +67,28 @@ def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, mon
     result = program.plan(["exp1", "exp2"], "smoke", OneFinishedRun())
     assert [ch["done"] for ch in result["chapters"].values()] == [1, 1]  # each chapter has it
     assert result["done_hours"] == pytest.approx(1.0)  # the machine spent the hour once
+
+
+def test_interrupted_runs_are_listed_with_what_would_stop_their_resume(tmp_path):
+    import numpy as np
+
+    from kdhelpers.train import CHECKPOINT, HISTORY_LOG
+
+    store = Store(tmp_path / "artifacts")
+    good, behind, broken = (store.partial_path(name) for name in ("good", "behind", "broken"))
+    for work, logged in ((good, 3), (behind, 2)):
+        work.mkdir(parents=True)
+        np.savez(work / CHECKPOINT, epoch=np.int64(2), v00000=np.zeros(3))
+        (work / HISTORY_LOG).write_text("".join(f'{{"epoch": {e}}}\n' for e in range(logged)))
+    broken.mkdir()
+    (broken / CHECKPOINT).write_bytes(b"cut short")
+    (store.root / ".partial" / "good.lock").write_text("{}")  # a claim, not a run
+    found = {entry["run_id"]: entry for entry in program.interrupted_runs(store, {"good": 20})}
+    assert sorted(found) == ["behind", "broken", "good"]
+    assert found["good"]["epochs_done"] == 3 and found["good"]["problem"] is None
+    assert found["good"]["bytes"] == (good / CHECKPOINT).stat().st_size + (good / HISTORY_LOG).stat().st_size
+    assert "lacks epochs [2]" in found["behind"]["problem"]
+    assert "unreadable" in found["broken"]["problem"]
+    text = program.format_plan({"profile": "smoke", "chapters": {}, "total_hours": 0.0,
+                                "done_hours": 0.0, "interrupted": list(found.values())})
+    assert "good: 3 of 20 epochs checkpointed, resumable" in text and "PROBLEM" in text

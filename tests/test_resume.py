@@ -155,9 +155,73 @@ def test_torn_epoch_log_line_is_dropped_on_resume(tmp_path, monkeypatch, store):
     assert result.metrics["epochs"] == 3 and result.metrics["resumed_at_epochs"] == [1]
 
 
+def carried_files(work_dir):
+    """The files of ``work_dir`` (a run's ``.partial/<id>/``) that a commit would carry to
+    the next session: those the repository's .gitignore does not exclude."""
+    import subprocess
+
+    from kdhelpers.provenance import REPO_ROOT
+
+    if not (REPO_ROOT / ".git").exists():
+        pytest.skip("needs the repository's git checkout")
+    carried = []
+    for path in sorted(p for p in work_dir.rglob("*") if p.is_file()):
+        as_committed = f"artifacts/.partial/{work_dir.name}/{path.relative_to(work_dir)}"
+        ignored = subprocess.run(["git", "-C", str(REPO_ROOT), "check-ignore", "-q", "--no-index",
+                                  as_committed]).returncode == 0
+        if not ignored:
+            carried.append(path)
+    return carried
+
+
+def test_an_interrupted_run_carried_by_a_commit_resumes_in_a_fresh_clone(tmp_path, monkeypatch):
+    """What .gitignore lets a commit carry of an interrupted run is enough to finish it
+    elsewhere as if never interrupted; locks and files in mid-write stay behind."""
+    config = RunConfig("mnist_student", epochs=3, data="sample", seed=4)
+    here, fresh = Store(tmp_path / "here"), Store(tmp_path / "fresh")
+    restore = interrupt_after(monkeypatch, 0)
+    with pytest.raises(Interrupted):
+        run(config, here)
+    restore()
+    work = here.partial_path(config.run_id)
+    (work / "checkpoint.tmp").write_bytes(b"a checkpoint in mid-write")
+    carried = carried_files(work)
+    assert sorted(p.name for p in carried) == sorted(
+        name for name in train.WORK_FILES if (work / name).is_file())
+    assert {train.CHECKPOINT, train.HISTORY_LOG} <= {p.name for p in carried}
+    for path in carried:
+        target = fresh.partial_path(config.run_id) / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    resumed = run(config, fresh)
+    whole = run(config, Store(tmp_path / "whole"))
+    assert resumed.metrics["resumed_at_epochs"] == [1]
+    assert [s["from_epoch"] for s in resumed.metrics["segments"]] == [0, 1]
+    assert resumed.metrics["segments"][1]["cpu"] and "commit" in resumed.metrics["segments"][1]["code"]
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
+    np.testing.assert_array_equal(resumed.logits("test"), whole.logits("test"))
+
+
+def test_a_log_behind_its_checkpoint_is_refused_before_training(tmp_path, monkeypatch):
+    config = RunConfig("mnist_student", epochs=3, data="sample")
+    dataset = load_dataset(config)
+    restore = interrupt_after(monkeypatch, 1)
+    with pytest.raises(Interrupted):
+        train.fit(config, dataset, work_dir=tmp_path)
+    restore()
+    log = tmp_path / train.HISTORY_LOG
+    log.write_text(log.read_text().splitlines()[0] + "\n")  # the log of epoch 0 alone
+    checkpoint = (tmp_path / train.CHECKPOINT).read_bytes()
+    with pytest.raises(train.CheckpointError, match=r"lacks epochs \[1\]"):
+        train.fit(config, dataset, work_dir=tmp_path)
+    assert (tmp_path / train.CHECKPOINT).read_bytes() == checkpoint  # nothing computed is lost
+    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0]  # no stretch started
+
+
 def test_uninterrupted_run_records_no_resume(store):
     result = run(RunConfig("mnist_student", epochs=1, data="sample"), store)
     assert result.metrics["resumed_at_epochs"] == []
+    assert [s["from_epoch"] for s in result.metrics["segments"]] == [0]
 
 
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
