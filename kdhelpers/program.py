@@ -21,6 +21,8 @@ import json
 import statistics
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import chapters, experiments, profiles, report
 from .config import RunConfig
 from .store import Store
@@ -106,34 +108,56 @@ def _speed_key(config: RunConfig) -> tuple:
     return (config.model, config.width, config.batch_size, config.augment, kind, config.data)
 
 
-def measured_speeds(store: Store) -> dict[tuple, float]:
-    """Median images/s of the finished runs in ``store``, by :func:`_speed_key`."""
-    samples: dict[tuple, list[float]] = {}
-    for metrics_path in store.root.glob("*/metrics.json"):
+def measured_speeds(store: Store) -> dict[tuple, tuple[float, float]]:
+    """Per :func:`_speed_key`: ``(a, b)`` such that one epoch of ``n`` training images takes
+    ``a * n + b`` seconds on this store's finished runs.
+
+    ``b`` is what an epoch costs whatever its size (evaluating the validation split, which is
+    the same 10 % for every fraction, and starting the epoch): a rate in images/s alone made
+    the 6,750-image epochs of the ``cpu`` profile, a fifth of whose time is validation, read
+    as a slow training speed and overestimated the whole-pool runs by half. Each run counts
+    by its median epoch (an epoch slowed by a paused or busy machine does not move it), each
+    training size by its median run; through two or more sizes a least-squares line gives
+    ``a`` and ``b``, with one size ``b`` is 0.
+    """
+    by_size: dict[tuple, dict[int, list[float]]] = {}
+    for history_path in store.root.glob("*/history.json"):
         try:
-            metrics = json.loads(metrics_path.read_text())
+            history = json.loads(history_path.read_text())
+            metrics = json.loads((history_path.parent / "metrics.json").read_text())
             config = RunConfig.from_dict(
-                json.loads((metrics_path.parent / "config.json").read_text())["config"])
-        except (OSError, ValueError, KeyError):
+                json.loads((history_path.parent / "config.json").read_text())["config"])
+            seconds = statistics.median(row["seconds"] for row in history)
+        except (OSError, ValueError, KeyError, TypeError, statistics.StatisticsError):
             continue  # an unreadable run is reported when it is loaded, not here
-        # a resumed run's train_seconds sums its epochs' seconds too: it counts like any other
-        seconds = metrics.get("train_seconds") or 0.0
-        if seconds > 0:
-            images = metrics["n_train"] * metrics["epochs"]
-            samples.setdefault(_speed_key(config), []).append(images / seconds)
-    return {key: statistics.median(values) for key, values in samples.items()}
+        if seconds > 0 and metrics.get("n_train"):
+            by_size.setdefault(_speed_key(config), {}).setdefault(
+                int(metrics["n_train"]), []).append(seconds)
+    costs = {}
+    for key, sizes in by_size.items():
+        points = sorted((n, statistics.median(values)) for n, values in sizes.items())
+        n, seconds = points[-1]
+        a, b = seconds / n, 0.0
+        if len(points) > 1:
+            slope, intercept = np.polyfit([p[0] for p in points], [p[1] for p in points], 1)
+            if slope > 0 and intercept >= 0:
+                a, b = float(slope), float(intercept)
+        costs[key] = (a, b)
+    return costs
 
 
-def estimate_seconds(config: RunConfig, speeds: dict[tuple, float], store: Store | None = None) -> float:
-    """Training seconds ``config`` still needs: its epochs not yet checkpointed in ``store``."""
-    speed = speeds.get(_speed_key(config)) or DEFAULT_SPEED.get(config.model, 500.0)
+def estimate_seconds(config: RunConfig, speeds: dict[tuple, tuple[float, float]],
+                     store: Store | None = None) -> float:
+    """Training seconds ``config`` still needs: its epochs not yet checkpointed in ``store``,
+    at the epoch cost :func:`measured_speeds` fitted (else :data:`DEFAULT_SPEED`)."""
+    a, b = speeds.get(_speed_key(config)) or (1 / DEFAULT_SPEED.get(config.model, 500.0), 0.0)
     done = 0
     if store is not None:
         from .train import HISTORY_LOG, read_epoch_log
 
         done = min(len(read_epoch_log(store.partial_path(config.run_id) / HISTORY_LOG)),
                    config.epochs)
-    return train_images(config) * (config.epochs - done) / speed
+    return (a * train_images(config) + b) * (config.epochs - done)
 
 
 def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> list[dict]:
@@ -157,7 +181,9 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
             found.append(entry)
             continue
         entry["epochs_done"] = 0 if last is None else last + 1
-        logged = {row["epoch"] for row in read_epoch_log(work / HISTORY_LOG)}
+        rows = read_epoch_log(work / HISTORY_LOG)
+        entry["last_epoch_seconds"] = rows[-1].get("seconds") if rows else None
+        logged = {row["epoch"] for row in rows}
         missing = sorted(set(range(entry["epochs_done"])) - logged)
         if missing:
             entry["problem"] = (f"its epoch log lacks epochs {missing} that the checkpoint "
@@ -231,8 +257,10 @@ def format_plan(result: dict) -> str:
         for entry in interrupted:
             of = f" of {entry['epochs']}" if entry["epochs"] else ""
             state = f"PROBLEM: {entry['problem']}" if entry["problem"] else "resumable"
+            pace = (f" (last epoch {entry['last_epoch_seconds']:.0f} s on this machine)"
+                    if entry.get("last_epoch_seconds") else "")
             lines.append(f"      {entry['run_id']}: {entry['epochs_done']}{of} epochs "
-                         f"checkpointed, {state}")
+                         f"checkpointed{pace}, {state}")
     budget = profiles.BUDGET_HOURS.get(result["profile"])
     covered = set(budget_chapters(result["profile"])) <= set(result["chapters"])
     if budget is not None and covered:

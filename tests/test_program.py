@@ -92,3 +92,25 @@ def test_interrupted_runs_are_listed_with_what_would_stop_their_resume(tmp_path)
     text = program.format_plan({"profile": "smoke", "chapters": {}, "total_hours": 0.0,
                                 "done_hours": 0.0, "interrupted": list(found.values())})
     assert "good: 3 of 20 epochs checkpointed, resumable" in text and "PROBLEM" in text
+
+
+def test_epoch_cost_is_fitted_on_every_training_size(tmp_path):
+    """An epoch's fixed cost (validation) is told apart from its per-image cost, so small
+    runs do not make large ones look slow; each run counts by its median epoch."""
+    import json
+
+    from kdhelpers.config import RunConfig
+
+    store = Store(tmp_path / "artifacts")
+    for seed, (fraction, n, epoch_seconds) in enumerate(
+            [(0.1, 4500, [10.0, 10.0, 99.0]), (0.1, 4500, [10.0, 10.0, 10.0]),
+             (1.0, 45000, [46.0, 46.0, 46.0])]):
+        config = RunConfig("cifar_student", epochs=3, data="full", fraction=fraction, seed=seed)
+        path = store.path(config.run_id)
+        path.mkdir(parents=True)
+        (path / "config.json").write_text(json.dumps({"config": config.to_dict()}))
+        (path / "metrics.json").write_text(json.dumps({"n_train": n}))
+        (path / "history.json").write_text(json.dumps([{"seconds": t} for t in epoch_seconds]))
+    a, b = program.measured_speeds(store)[program._speed_key(config)]
+    assert a == pytest.approx(36 / 40500) and b == pytest.approx(10 - 4500 * 36 / 40500)
+    assert program.estimate_seconds(config, program.measured_speeds(store)) == pytest.approx(3 * 46)
