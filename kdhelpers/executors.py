@@ -55,12 +55,21 @@ def from_environment():
     return _SHARED[spec]
 
 
-def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+class WorkerProcesses(cf.ProcessPoolExecutor):
+    """A process pool that says how many workers it has (``workers``): a scheduler that
+    hands out one run per free worker (``program.train``) needs to know."""
+
+    def __init__(self, workers: int, **kwargs):
+        super().__init__(workers, **kwargs)
+        self.workers = workers
+
+
+def process_pool(workers: int) -> WorkerProcesses:
     """``workers`` spawned processes (TensorFlow does not survive ``fork``), each limited to
     its share of the cores so that they do not fight over them."""
     threads = max(1, (os.cpu_count() or 1) // workers)
-    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=limit_threads, initargs=(threads,))
+    return WorkerProcesses(workers, mp_context=multiprocessing.get_context("spawn"),
+                           initializer=limit_threads, initargs=(threads,))
 
 
 def limit_threads(threads: int) -> None:

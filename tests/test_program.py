@@ -114,3 +114,46 @@ def test_epoch_cost_is_fitted_on_every_training_size(tmp_path):
     a, b = program.measured_speeds(store)[program._speed_key(config)]
     assert a == pytest.approx(36 / 40500) and b == pytest.approx(10 - 4500 * 36 / 40500)
     assert program.estimate_seconds(config, program.measured_speeds(store)) == pytest.approx(3 * 46)
+
+
+def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, monkeypatch):
+    """A teacher's student, and then what follows a choice, go before a later chapter's
+    runs that were ready earlier: the plan is made anew whenever a run finishes."""
+    import concurrent.futures as cf
+
+    from kdhelpers import runner
+    from kdhelpers.config import RunConfig
+
+    store = Store(tmp_path / "artifacts")
+    config = lambda seed, **kw: RunConfig("mnist_student", epochs=1, data="sample", seed=seed, **kw)
+    teacher = config(0)
+    student, follow_up = (config(k, teacher=teacher.run_id, alpha=0.5) for k in (1, 2))
+    later = [config(k) for k in (10, 11, 12)]
+
+    def chapter_plan(experiment, settings, store):
+        if experiment == "exp1":  # the follow-up is known once the student is finished
+            return program.ChapterPlan(experiment, [teacher, student] + (
+                [follow_up] if store.exists(student.run_id) else []))
+        return program.ChapterPlan(experiment, later)
+
+    trained = []
+
+    def train_in_worker(config_dict, root):  # "trains" by publishing an empty run folder
+        run_id = RunConfig.from_dict(config_dict).run_id
+        trained.append(run_id)
+        Store(root).path(run_id).mkdir(parents=True)
+        return run_id
+
+    class TwoWorkers(cf.Executor):  # runs each task at once, in submission order
+        workers = 2
+
+        def submit(self, fn, *args):
+            future = cf.Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(program, "chapter_plan", chapter_plan)
+    monkeypatch.setattr(runner, "train_in_worker", train_in_worker)
+    assert program.train(["exp1", "exp2"], "smoke", store, executor=TwoWorkers(),
+                         progress=False) == 6
+    assert trained == [c.run_id for c in (teacher, later[0], student, later[1], follow_up, later[2])]
