@@ -293,56 +293,20 @@ def train(experiments_: list[str], profile: str, store: Store | None = None, *,
     """Train what the chapters need until nothing is left; the number of runs trained (or
     found finished by another process) on the way.
 
-    Runs go in chapter order: whenever a worker is free it takes the first needed run whose
-    teacher is finished, and the plan is made anew each time a run finishes. So a teacher's
-    students start the moment it is published, and a grid's best cell over the evaluation
-    seeds as soon as the grid is done, ahead of later chapters' runs (submitting every ready
-    run at once, as ``run_grid`` does, would queue them behind all of those). A run another
-    process holds is taken last (its worker would only wait). ``executor``: ``None`` trains
-    in this process; an executor with a ``workers`` attribute (:func:`executors.process_pool`)
-    gets that many runs at a time; any other (Ray) gets every ready run at once.
+    Runs go in chapter order, and the plan is made anew each time a run finishes
+    (:func:`runner.schedule`): a teacher's students start the moment it is published, and a
+    grid's best cell over the evaluation seeds as soon as the grid is done, ahead of later
+    chapters' runs. ``executor``: ``None`` trains in this process.
     """
-    import concurrent.futures as cf
+    import time
 
     from . import runner
-    from .store import MissingRunError
 
     store = store or Store()
-    slots = 1 if executor is None else getattr(executor, "workers", None) or float("inf")
-    running: dict = {}  # future -> config
-    handled = 0
-    while True:
-        needed = needed_runs(experiments_, profile, store)
-        busy = {c.run_id for c in running.values()}
-        ready = [c for c in needed if c.run_id not in busy
-                 and (c.teacher is None or store.exists(c.teacher))]
-        ready.sort(key=lambda c: store.is_claimed(c.run_id))  # stable: chapter order kept
-        if not ready and not running:
-            if not needed:
-                return handled
-            missing = sorted({c.teacher for c in needed})
-            raise MissingRunError(f"runs {[c.run_id for c in needed]} wait for teachers "
-                                  f"{missing} that no chapter trains")
-        if executor is None:
-            runner.run(ready[0], store)
-            handled += 1
-            _say(progress, f"{ready[0].run_id} finished ({handled} so far)")
-            continue
-        for config in ready[:max(0, int(min(slots, len(ready))) - len(running))]:
-            running[executor.submit(runner.train_in_worker, config.to_dict(),
-                                    str(store.root))] = config
-        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            config = running.pop(future)
-            if future.result() != config.run_id:  # re-raises the worker's error
-                raise RuntimeError(f"worker returned {future.result()!r} for {config.run_id}")
-            handled += 1
-            _say(progress, f"{config.run_id} finished ({handled} so far; "
-                           f"{len(running)} running)")
 
+    def finished(config):
+        if progress:
+            print(f"{time.strftime('%H:%M:%S')} {config.run_id} finished", flush=True)
 
-def _say(progress: bool, text: str) -> None:
-    if progress:
-        import time
-
-        print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
+    return runner.schedule(lambda: needed_runs(experiments_, profile, store), store, executor,
+                           on_finish=finished)

@@ -222,65 +222,75 @@ def run_grid(configs, store: Store | None = None, *, progress: bool = True,
     """Run every config (teachers first), skipping finished ones; results in input order.
 
     ``executor``: ``None`` takes the one ``KDHELPERS_EXECUTOR`` names, and without it trains
-    one run after another in this process (a run another process holds is put off until
-    the end, then waited for); any
-    ``concurrent.futures.Executor`` (see :mod:`kdhelpers.executors`: processes or Ray)
-    trains runs at the same time, submitting a student once its teacher is published. Each
-    task returns only its run id; the results are read back from the store, which must be
-    on a file system every worker sees.
+    one run after another in this process; any ``concurrent.futures.Executor`` (see
+    :mod:`kdhelpers.executors`: processes or Ray) trains runs at the same time. Either way
+    :func:`schedule` decides what starts when. Each task returns only its run id; the
+    results are read back from the store, which must be on a file system every worker sees.
     """
     from tqdm import tqdm  # plain text: no ipywidgets needed in notebooks
 
     store = store or Store()
     configs = list(configs)
     order = dependency_order(configs, store)
-    bar = tqdm(total=len(order), desc="runs", unit="run", disable=not progress)
-    results = {}
     if executor is None:
         executor = executors.from_environment()
-    if executor is None:
-        queue = list(order)
-        while queue:
-            config = queue.pop(0)
-            # a run another process is training goes to the back of the queue (once its
-            # students are not ahead of it), so two overlapping grids share the work
-            students = any(c.teacher == config.run_id for c in queue)
-            if (not store.exists(config.run_id) and store.is_claimed(config.run_id)
-                    and not students and any(not store.is_claimed(c.run_id) for c in queue)):
-                queue.append(config)
-                continue
-            bar.set_postfix_str(config.run_id)
-            results[config.run_id] = run(config, store)
-            bar.update()
-    else:
-        new = {c.run_id for c in order if not store.exists(c.run_id)}
-        _run_in_waves(order, store, executor, bar)
-        results = {c.run_id: store.load(c.run_id, trained=c.run_id in new) for c in order}
-    bar.close()
+    new = {c.run_id for c in order if not store.exists(c.run_id)}
+    with tqdm(total=len(order), initial=len(order) - len(new), desc="runs", unit="run",
+              disable=not progress) as bar:
+        schedule(lambda: [c for c in order if not store.exists(c.run_id)], store, executor,
+                 on_finish=lambda config: bar.update())
+    results = {c.run_id: store.load(c.run_id, trained=c.run_id in new) for c in order}
     return [results[c.run_id] for c in configs]
 
 
-def _run_in_waves(order: list[RunConfig], store: Store, executor, bar) -> None:
+def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
+    """Train the runs ``needed()`` names, asking it again after every finished run, until it
+    names none; the number of runs finished on the way.
+
+    ``needed`` returns the unfinished runs in order of priority, teachers before their
+    students. Whenever a worker is free it takes the first of them whose teacher is
+    finished; a run another process holds goes last (its worker would only wait for it).
+    ``executor``: ``None`` trains in this process; one with a ``workers`` attribute
+    (:func:`executors.process_pool`) gets that many runs at a time, so that a run that
+    becomes ready (a student whose teacher was just published, a grid's best cell) goes
+    before runs queued earlier; any other executor (Ray) gets every ready run at once.
+    """
     import concurrent.futures as cf
 
-    waiting = list(order)
-    running = {}
-    while waiting or running:
-        ready = [c for c in waiting if c.teacher is None or store.exists(c.teacher)]
-        for config in ready:
-            waiting.remove(config)
-            running[executor.submit(train_in_worker, config.to_dict(), str(store.root))] = config
-        if not running:  # nothing can start: a teacher failed or is missing
-            missing = sorted({c.teacher for c in waiting})
-            raise MissingRunError(f"runs {[c.run_id for c in waiting]} wait for teachers "
-                                  f"{missing} that are not in {store.root}")
-        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            config = running.pop(future)
-            if future.result() != config.run_id:  # re-raises the worker's error
-                raise RuntimeError(f"worker returned {future.result()!r} for {config.run_id}")
-            bar.set_postfix_str(config.run_id)
-            bar.update()
+    slots = 1 if executor is None else getattr(executor, "workers", None) or float("inf")
+    running: dict = {}  # future -> config
+    finished = 0
+    while True:
+        todo = needed()
+        busy = {c.run_id for c in running.values()}
+        ready = [c for c in todo if c.run_id not in busy
+                 and (c.teacher is None or store.exists(c.teacher))]
+        ready.sort(key=lambda c: store.is_claimed(c.run_id))  # stable: priority kept
+        if not ready and not running:
+            if not todo:
+                return finished
+            raise MissingRunError(f"runs {[c.run_id for c in todo]} wait for teachers "
+                                  f"{sorted({c.teacher for c in todo})} that are not in "
+                                  f"{store.root} and that nothing trains")
+        if executor is None:
+            run(ready[0], store)
+            done_now = [ready[0]]
+        else:
+            for config in ready[:max(0, int(min(slots, len(ready))) - len(running))]:
+                running[executor.submit(train_in_worker, config.to_dict(),
+                                        str(store.root))] = config
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            done_now = []
+            for future in done:
+                config = running.pop(future)
+                if future.result() != config.run_id:  # re-raises the worker's error
+                    raise RuntimeError(f"worker returned {future.result()!r} for "
+                                       f"{config.run_id}")
+                done_now.append(config)
+        for config in done_now:
+            finished += 1
+            if on_finish is not None:
+                on_finish(config)
 
 
 def train_in_worker(config: dict, store_root: str) -> str:

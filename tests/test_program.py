@@ -153,7 +153,7 @@ def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, mon
             return future
 
     monkeypatch.setattr(program, "chapter_plan", chapter_plan)
-    monkeypatch.setattr(runner, "train_in_worker", train_in_worker)
+    monkeypatch.setattr(runner, "train_in_worker", train_in_worker)  # what schedule submits
     assert program.train(["exp1", "exp2"], "smoke", store, executor=TwoWorkers(),
                          progress=False) == 6
     assert trained == [c.run_id for c in (teacher, later[0], student, later[1], follow_up, later[2])]
