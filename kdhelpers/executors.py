@@ -18,6 +18,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
+import sys
 
 EXECUTOR_ENV = "KDHELPERS_EXECUTOR"
 GPUS_ENV = "KDHELPERS_GPUS_PER_RUN"
@@ -69,7 +71,27 @@ def process_pool(workers: int) -> WorkerProcesses:
     its share of the cores so that they do not fight over them."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     return WorkerProcesses(workers, mp_context=multiprocessing.get_context("spawn"),
-                           initializer=limit_threads, initargs=(threads,))
+                           initializer=start_worker, initargs=(threads, os.getpid()))
+
+
+def start_worker(threads: int, parent: int) -> None:
+    """Each worker's start: its share of the cores, and an end tied to its parent's.
+
+    Killing ``book train`` (``kill``, ``kill -9``, the end of a session) would otherwise
+    leave its workers training on as orphans, holding their runs' claims, so that the next
+    ``book train`` skips those runs and trains others beside them. On Linux the kernel
+    kills a worker the moment its parent dies (``PR_SET_PDEATHSIG``); the run it was
+    training resumes from its last checkpoint. The pool must be used from the thread that
+    made it (the kernel watches the thread that started each worker).
+    """
+    limit_threads(threads)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1  # from <linux/prctl.h>
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the call above
+            os._exit(1)
 
 
 def limit_threads(threads: int) -> None:

@@ -141,3 +141,32 @@ def test_bad_executor_settings(spec, message):
 def test_store_under_a_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         Store(tmp_path / "no" / "such" / "artifacts")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_do_not_outlive_the_process_that_started_them():
+    """A killed ``book train`` leaves no worker training on (and holding a run's claim)."""
+
+    script = ("import os, time\n"
+              "from kdhelpers import executors\n"
+              "pool = executors.process_pool(1)\n"
+              "print(pool.submit(os.getpid).result(), flush=True)\n"
+              "pool.submit(time.sleep, 120)\n"  # the worker is busy: it would not notice
+              "time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    time.sleep(0.5)  # the sleep task has reached the worker
+    parent.kill()
+    parent.wait()
+
+    def alive(pid):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state not in ("Z", "X")
+
+    deadline = time.monotonic() + 20
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(worker)
