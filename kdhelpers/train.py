@@ -302,8 +302,11 @@ def _record_segment(path: Path, epoch: int) -> None:
     record = provenance.record()
     row = {"from_epoch": epoch, "started": record["created"], "code": record["code"],
            "cpu": record["machine"]["cpu"], "backend": record["versions"]["backend"]}
-    with path.open("a") as segments:
-        segments.write(json.dumps(row, sort_keys=True) + "\n")
+    # a stretch stopped before it finished an epoch trained nothing: this one replaces it
+    rows = [r for r in segments(path.parent) if r.get("from_epoch") != epoch] + [row]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    os.replace(tmp, path)
 
 
 def segments(work_dir: Path) -> list[dict]:

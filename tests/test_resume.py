@@ -306,3 +306,9 @@ def test_numpy_numbers_are_accepted():
     assert config == RunConfig("mnist_student", epochs=2, seed=1, teacher="t", alpha=0.5,
                                temperature=4.0)
     assert config.run_id == RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))).run_id
+
+
+def test_a_stretch_that_finished_no_epoch_is_not_listed(tmp_path):
+    for epoch in (0, 0, 3, 3):  # started, stopped before epoch 0 ended, started again, ...
+        train._record_segment(tmp_path / train.SEGMENTS, epoch)
+    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0, 3]
