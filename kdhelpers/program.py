@@ -239,8 +239,9 @@ def _unique(configs):
 
 
 def format_plan(result: dict) -> str:
-    lines = [f"plan for profile {result['profile']!r} (estimated training hours on this "
-             f"store's measured speeds; one process)"]
+    # the recorded epochs ran alone or beside another worker: a sum of run times, not wall time
+    lines = [f"plan for profile {result['profile']!r} (estimated hours of training, summed over "
+             f"runs, at the epoch times recorded in this store)"]
     for experiment, chapter in result["chapters"].items():
         lines.append(f"  {experiment}: {chapter['done']} runs done ({chapter['done_hours']:.1f} h), "
                      f"{len(chapter['todo'])} to train now ({chapter['todo_hours']:.1f} h, partly "
