@@ -110,6 +110,30 @@ def training_cost(results_folder: Path) -> dict:
             "all": total(list(found))}
 
 
+def interruptions(results_folder: Path) -> dict:
+    """Of the distinct runs behind a profile's results (``results_folder`` is
+    ``<store>/results/<profile>``): how many resumed after an interruption (a kill, the end of
+    a session), how many have no readable ``metrics.json`` here, and the CPUs their training
+    ran on (every stretch's, where ``segments`` records them; else the last one's)."""
+    results_folder = Path(results_folder)
+    store_root = results_folder.parents[1]
+    run_ids = set()
+    for path in results_folder.glob("*.json"):
+        run_ids |= set(json.loads(path.read_text()).get("runs") or {})
+    resumed, unread, cpus = 0, 0, set()
+    for run_id in sorted(run_ids):
+        try:
+            metrics = json.loads((store_root / run_id / "metrics.json").read_text())
+        except (OSError, ValueError):
+            unread += 1
+            continue
+        resumed += bool(metrics.get("resumed_at_epochs"))
+        cpus |= {stretch.get("cpu") for stretch in metrics.get("segments", [])}
+        cpus.add((metrics.get("machine") or {}).get("cpu"))
+    return {"runs": len(run_ids), "resumed": resumed, "unread": unread,
+            "cpus": sorted(cpu for cpu in cpus if cpu)}
+
+
 def _hours(row: dict) -> str:
     return f"{row['train_seconds'] / 3600:.2f} h"
 

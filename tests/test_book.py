@@ -127,6 +127,13 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
     assert cost["chapters"]["exp2"] == {"runs": 2, "train_seconds": 4500.0}
     assert cost["paper_chapters"] == {"runs": 3, "train_seconds": 5400.0}  # teacher once
     assert cost["all"] == {"runs": 4, "train_seconds": 7200.0}
+    for run_id, metrics in {"a": {"resumed_at_epochs": [3], "machine": {"cpu": "Y"},
+                                  "segments": [{"cpu": "X"}, {"cpu": "Y"}]},
+                            "b": {"resumed_at_epochs": [], "machine": {"cpu": "Y"}}}.items():
+        (tmp_path / "store" / run_id).mkdir()
+        (tmp_path / "store" / run_id / "metrics.json").write_text(json.dumps(metrics))
+    assert book.interruptions(results) == {"runs": 4, "resumed": 1, "unread": 2,
+                                           "cpus": ["X", "Y"]}
     record = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu", "executed": "x",
               "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
