@@ -165,7 +165,7 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
     its work files (what the repository must carry to the next session), and ``problem``
     when it cannot resume as it is (an unreadable checkpoint, a log behind its checkpoint)."""
     from .train import CHECKPOINT, HISTORY_LOG, WORK_FILES, CheckpointError, checkpoint_epoch, \
-        read_epoch_log
+        read_epoch_log, unlogged_epochs
 
     found = []
     partial = store.root / ".partial"
@@ -183,8 +183,7 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
         entry["epochs_done"] = 0 if last is None else last + 1
         rows = read_epoch_log(work / HISTORY_LOG)
         entry["last_epoch_seconds"] = rows[-1].get("seconds") if rows else None
-        logged = {row["epoch"] for row in rows}
-        missing = sorted(set(range(entry["epochs_done"])) - logged)
+        missing = unlogged_epochs(work, entry["epochs_done"])
         if missing:
             entry["problem"] = (f"its epoch log lacks epochs {missing} that the checkpoint "
                                 f"holds: it will refuse to resume")

@@ -284,13 +284,18 @@ def _check_log_covers(config: RunConfig, work_dir: Path, start: int) -> None:
     """Before any training: every epoch the checkpoint holds must be in the epoch log, or
     the run would train to its end and then fail for want of those epochs' rows (a log
     older than its checkpoint: copied or committed apart from it)."""
-    logged = {row["epoch"] for row in read_epoch_log(work_dir / HISTORY_LOG)}
-    missing = sorted(set(range(start)) - logged)
+    missing = unlogged_epochs(work_dir, start)
     if missing:
         raise CheckpointError(f"run {config.run_id}: the checkpoint in {work_dir} holds epochs "
                               f"0..{start - 1} but its epoch log {HISTORY_LOG} lacks epochs "
                               f"{missing}; restore the log that belongs to the checkpoint, or "
                               f"delete {work_dir} to restart the run from epoch 0")
+
+
+def unlogged_epochs(work_dir: Path, epochs_done: int) -> list[int]:
+    """The epochs below ``epochs_done`` (those a checkpoint holds) missing from the log."""
+    logged = {row["epoch"] for row in read_epoch_log(Path(work_dir) / HISTORY_LOG)}
+    return sorted(set(range(epochs_done)) - logged)
 
 
 def _record_segment(path: Path, epoch: int) -> None:
