@@ -89,15 +89,61 @@ def exp5(s: dict) -> dict:
     }
 
 
-def exp6(s: dict) -> dict:
-    """Teacher assistants with the 2..10-conv family, one protocol for every run."""
-    fields = dict(epochs=s["epochs"], fraction=s["fraction"], batch_size=s["batch_size"],
-                  optimizer=s["optimizer"], learning_rate=s["learning_rate"],
-                  schedule=s["schedule"], lr_drop_every=s["lr_drop_every"], **s["common"])
+# Each size's LR drop, when its epochs come from a probe: after the same share of its epochs
+# as the CIFAR student's (15 of 20).
+DROP_SHARE = 0.75
+
+
+def _conv_fields(s: dict, epochs: int, schedule: str, lr_drop_every: int) -> dict:
+    return dict(epochs=epochs, fraction=s["fraction"], batch_size=s["batch_size"],
+                optimizer=s["optimizer"], learning_rate=s["learning_rate"],
+                schedule=schedule, lr_drop_every=lr_drop_every, **s["common"])
+
+
+def exp6_probes(s: dict) -> dict:
+    """Chapter 6's probes, one per size: ``probe_epochs`` epochs from scratch at the selection
+    seed, the learning rate never dropped. Each probe's validation curve picks that size's
+    epochs (:func:`kdhelpers.report.plateau_epoch`). ``{}`` when the profile fixes the epochs."""
+    if not s["probe_epochs"]:
+        return {}
+    return {n: RunConfig(f"conv{n}", seed=s["selection_seed"],
+                         **_conv_fields(s, s["probe_epochs"], "none", s["lr_drop_every"]))
+            for n in s["sizes"]}
+
+
+def exp6_epochs(probe_runs: dict) -> dict:
+    """``{size: epochs}`` picked on the finished probes (``{size: Run}``) of
+    :func:`exp6_probes`: where each validation curve reaches its plateau."""
+    from .report import plateau_epoch
+
+    return {n: plateau_epoch([row["val_accuracy"] for row in run.history])
+            for n, run in probe_runs.items()}
+
+
+def exp6(s: dict, epochs_by_size: dict | None = None) -> dict:
+    """Teacher assistants with the 2..10-conv family, one protocol for every run.
+
+    ``epochs_by_size`` (``{size: epochs}``, picked on the probes of :func:`exp6_probes`) is
+    required when the profile probes (``probe_epochs``); each size then trains its own
+    epochs, with the LR ×0.1 after :data:`DROP_SHARE` of them when the schedule is ``step``.
+    Otherwise every size trains the profile's ``epochs``.
+    """
+    if s["probe_epochs"]:
+        missing = sorted(set(s["sizes"]) - set(epochs_by_size or {}))
+        if missing:
+            raise ValueError(f"exp6 at profile {s['profile']!r} picks each size's epochs on its "
+                             f"probe: epochs_by_size lacks sizes {missing} (got "
+                             f"{epochs_by_size!r}); see experiments.exp6_probes")
+        fields = {n: _conv_fields(s, epochs_by_size[n], s["schedule"],
+                                  max(1, round(DROP_SHARE * epochs_by_size[n])))
+                  for n in s["sizes"]}
+    else:
+        fields = {n: _conv_fields(s, s["epochs"], s["schedule"], s["lr_drop_every"])
+                  for n in s["sizes"]}
     kd = dict(alpha=s["alpha"], temperature=s["temperature"])
 
     def plain(n, seed):
-        return RunConfig(f"conv{n}", seed=seed, **fields)
+        return RunConfig(f"conv{n}", seed=seed, **fields[n])
 
     def taught(n, seed, teacher):
         return plain(n, seed).replace(teacher=teacher.run_id, **kd)
@@ -109,7 +155,7 @@ def exp6(s: dict) -> dict:
     middle = [n for n in s["sizes"] if smallest < n < largest]
     return {
         "scratch": {n: [plain(n, k) for k in seeds] for n in s["sizes"]},
-        # one scratch run of each size (seed 0) serves as that size's teacher
+        # one scratch run of each size (the first evaluation seed) serves as that size's teacher
         "teacher_to_smallest": {n: [taught(smallest, k, teachers[n]) for k in seeds]
                                 for n in s["sizes"] if n > smallest},
         "largest_to_student": {n: taught(n, 0, teachers[largest])

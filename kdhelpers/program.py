@@ -94,6 +94,17 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
         methods = experiments.exp7_methods(s, at_weight=picks["attention transfer"],
                                            hint_weight=picks["FitNets hint"])
         return ChapterPlan(experiment, runs + _flatten(methods))
+    if experiment == "exp6" and s["probe_epochs"]:
+        probes = experiments.exp6_probes(s)
+        loaded = _loaded(probes, store)
+        if loaded is None:  # until the probes are done, their length stands for every size's
+            longest = {n: s["probe_epochs"] for n in s["sizes"]}
+            return ChapterPlan(experiment, list(probes.values()), [(
+                "every run of the chapter, once the probes have picked each size's epochs "
+                "(counted at the probes' length: at most this)",
+                _flatten(experiments.exp6(s, longest)))])
+        return ChapterPlan(experiment, list(probes.values())
+                           + _flatten(experiments.exp6(s, experiments.exp6_epochs(loaded))))
     return ChapterPlan(experiment, _flatten(chapters.BY_KEY[experiment].build(s)))
 
 

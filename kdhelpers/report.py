@@ -37,6 +37,25 @@ def best_cell(grid_runs: dict) -> tuple:
     return max(grid_runs, key=lambda key: accuracy(grid_runs[key], split="val"))
 
 
+def plateau_epoch(val_accuracies, *, tolerance: float = 0.01, window: int = 3, step: int = 5,
+                  minimum: int = 10) -> int:
+    """Epochs a validation curve needs to reach its plateau.
+
+    The curve is first averaged over ``window`` consecutive epochs (one epoch's accuracy
+    moves by a point or two on CIFAR); the answer is the first epoch whose average is within
+    ``tolerance`` of the highest average, rounded up to a multiple of ``step``, at least
+    ``minimum`` and at most the curve's length. An answer equal to the curve's length means
+    the curve was still climbing: the probe was too short to show a plateau.
+    """
+    values = [float(v) for v in val_accuracies]
+    if len(values) < window:
+        raise ValueError(f"a validation curve of {len(values)} epochs is shorter than the "
+                         f"averaging window ({window} epochs)")
+    means = np.convolve(values, np.ones(window) / window, mode="valid")
+    first = int(np.argmax(means >= means.max() - tolerance)) + window  # epochs, 1-based
+    return min(len(values), max(minimum, -(-first // step) * step))
+
+
 def results_dir(profile: str, store: Store | None = None) -> Path:
     root = (store or Store()).root
     return root / "results" / profile

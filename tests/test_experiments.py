@@ -88,3 +88,33 @@ def test_every_chapter_builds_at_every_profile(profile, name):
 def test_smoke_tuning_adds_no_runs():
     s = profiles.resolve("exp7", "smoke")
     assert len(s["at_weights"]) == len(s["hint_weights"]) == 1
+
+
+def test_exp6_sizes_train_the_epochs_their_probes_picked():
+    s = profiles.resolve("exp6", "converged")
+    probes = experiments.exp6_probes(s)
+    assert sorted(probes) == s["sizes"]
+    assert {(c.seed, c.epochs, c.schedule) for c in probes.values()} == {
+        (s["selection_seed"], s["probe_epochs"], "none")}
+    with pytest.raises(ValueError, match=r"lacks sizes \[8, 10\]"):
+        experiments.exp6(s, {2: 10, 4: 15, 6: 20})
+    picked = {2: 10, 4: 15, 6: 20, 8: 40, 10: 40}
+    runs = experiments.exp6(s, picked)
+    by_model = {}
+    for group in runs.values():
+        for value in group.values():
+            for c in value if isinstance(value, list) else [value]:
+                by_model.setdefault(c.model, set()).add((c.epochs, c.lr_drop_every, c.schedule))
+    assert by_model == {f"conv{n}": {(e, round(0.75 * e), "step")} for n, e in picked.items()}
+    # a probe is never one of the chapter's runs, and no evaluation run uses its seed
+    chapter_ids = {c.run_id for group in runs.values() for value in group.values()
+                   for c in (value if isinstance(value, list) else [value])}
+    assert not chapter_ids & {c.run_id for c in probes.values()}
+    assert all(c.seed != s["selection_seed"] for c in runs["scratch"][10])
+
+
+def test_profiles_without_probes_keep_one_epoch_count():
+    for profile in ("smoke", "cpu", "full"):
+        s = profiles.resolve("exp6", profile)
+        assert experiments.exp6_probes(s) == {}
+        assert {c.epochs for c in experiments.exp6(s)["scratch"][2]} == {s["epochs"]}

@@ -157,3 +157,23 @@ def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, mon
     assert program.train(["exp1", "exp2"], "smoke", store, executor=TwoWorkers(),
                          progress=False) == 6
     assert trained == [c.run_id for c in (teacher, later[0], student, later[1], follow_up, later[2])]
+
+
+def test_chapter_6_trains_its_probes_first_then_the_epochs_they_picked(tmp_path):
+    from kdhelpers import experiments, profiles, runner
+
+    store = Store(tmp_path / "artifacts")
+    s = profiles.resolve("exp6", "smoke", sizes=[2, 4], probe_epochs=3, seeds=[1])
+    before = program.chapter_plan("exp6", s, store)
+    probes = experiments.exp6_probes(s)
+    assert [c.run_id for c in before.runs] == [c.run_id for c in probes.values()]
+    (label, later), = before.pending
+    assert "probes" in label and {c.epochs for c in later} == {3}
+    for config in before.runs:
+        runner.run(config, store)
+    after = program.chapter_plan("exp6", s, store)
+    assert not after.pending
+    picked = experiments.exp6_epochs({n: store.load(c.run_id) for n, c in probes.items()})
+    assert set(picked) == {2, 4} and all(1 <= e <= 3 for e in picked.values())
+    assert {c.run_id for c in after.runs} == {c.run_id for c in probes.values()} | {
+        c.run_id for c in program._flatten(experiments.exp6(s, picked))}
