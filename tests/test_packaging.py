@@ -47,3 +47,11 @@ def test_import_drops_tensorflow_notices_but_not_other_native_errors(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "libcudnn.so.9: cannot open shared object file" in result.stderr
     assert "oneDNN custom operations" not in result.stderr
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"^# 2\. .*\n(.+)$", readme, re.M).group(1)
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                if line and not line.startswith(("#", "set ", "cd "))]
+    assert ci_lines == [command]
