@@ -230,6 +230,8 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
             "done_hours": sum(finished.values()) / 3600,
             "todo": [c.run_id for c in todo],
             "todo_hours": sum(estimate_seconds(c, speeds, store) for c in todo) / 3600,
+            # their teacher is itself still to train: they start once it is published
+            "waiting": sum(1 for c in todo if c.teacher and not store.exists(c.teacher)),
             "pending": [{"after": label, "runs": len(configs),
                          "hours": sum(estimate_seconds(c, speeds) for c in configs) / 3600}
                         for label, configs in later],
@@ -255,7 +257,9 @@ def format_plan(result: dict) -> str:
     for experiment, chapter in result["chapters"].items():
         lines.append(f"  {experiment}: {chapter['done']} runs done ({chapter['done_hours']:.1f} h), "
                      f"{len(chapter['todo'])} to train now ({chapter['todo_hours']:.1f} h, partly "
-                     f"trained runs counted by their remaining epochs)")
+                     f"trained runs counted by their remaining epochs"
+                     + (f"; {chapter['waiting']} of them wait for a teacher still to train"
+                        if chapter.get("waiting") else "") + ")")
         for pending in chapter["pending"]:
             lines.append(f"      then {pending['runs']} runs ({pending['hours']:.1f} h): "
                          f"{pending['after']}")
