@@ -45,7 +45,8 @@ def plateau_epoch(val_accuracies, *, tolerance: float = 0.01, window: int = 3, s
     moves by a point or two on CIFAR); the answer is the first epoch whose average is within
     ``tolerance`` of the highest average, rounded up to a multiple of ``step``, at least
     ``minimum`` and at most the curve's length. An answer equal to the curve's length means
-    the curve was still climbing: the probe was too short to show a plateau.
+    the plateau came only in the curve's last ``step`` epochs, or not at all: the probe's
+    length caps it, and a longer probe might pick more.
     """
     values = [float(v) for v in val_accuracies]
     if len(values) < window:
