@@ -7,6 +7,7 @@ and data: only ``teacher``/``alpha``/``temperature`` differ (the paper's baselin
 from __future__ import annotations
 
 from .config import RunConfig
+from .report import plateau_epoch
 
 
 def cifar_teacher(s: dict) -> RunConfig:
@@ -114,8 +115,6 @@ def exp6_probes(s: dict) -> dict:
 def exp6_epochs(probe_runs: dict) -> dict:
     """``{size: epochs}`` picked on the finished probes (``{size: Run}``) of
     :func:`exp6_probes`: where each validation curve reaches its plateau."""
-    from .report import plateau_epoch
-
     return {n: plateau_epoch([row["val_accuracy"] for row in run.history])
             for n, run in probe_runs.items()}
 

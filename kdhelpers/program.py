@@ -45,12 +45,13 @@ class ChapterPlan:
     pending: list[tuple[str, list[RunConfig]]] = field(default_factory=list)
 
 
-def _flatten(value) -> list[RunConfig]:
+def flatten(value) -> list[RunConfig]:
+    """Every RunConfig in a chapter builder's nested dicts and lists, in order."""
     if isinstance(value, RunConfig):
         return [value]
     if isinstance(value, dict):
         value = list(value.values())
-    return [config for item in value for config in _flatten(item)]
+    return [config for item in value for config in flatten(item)]
 
 
 def _loaded(configs, store: Store):
@@ -66,7 +67,7 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     s = settings
     if experiment in ("exp2", "exp4", "exp5"):
         built = chapters.BY_KEY[experiment].build(s)
-        fixed = [c for key, c in built.items() if key != "grid" for c in _flatten(c)]
+        fixed = [c for key, c in built.items() if key != "grid" for c in flatten(c)]
         runs = fixed + list(built["grid"].values())
         grid = _loaded(built["grid"], store)
         if grid is None:
@@ -83,17 +84,17 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
                                                for c in experiments.seeded(built["grid"][key], s["seeds"])])
     if experiment == "exp7":
         built = experiments.exp7(s)
-        runs = [built["teacher"]] + _flatten(built["tuning"])
+        runs = [built["teacher"]] + flatten(built["tuning"])
         tuning = {name: _loaded(by_weight, store) for name, by_weight in built["tuning"].items()}
         if any(value is None for value in tuning.values()):
             example = experiments.exp7_methods(s, s["at_weights"][0], s["hint_weights"][0])
             return ChapterPlan(experiment, runs, [(
                 "every method over the evaluation seeds, once the weights are picked",
-                _flatten(example))])
+                flatten(example))])
         picks = {name: report.best_cell(by_weight) for name, by_weight in tuning.items()}
         methods = experiments.exp7_methods(s, at_weight=picks["attention transfer"],
                                            hint_weight=picks["FitNets hint"])
-        return ChapterPlan(experiment, runs + _flatten(methods))
+        return ChapterPlan(experiment, runs + flatten(methods))
     if experiment == "exp6" and s["probe_epochs"]:
         probes = experiments.exp6_probes(s)
         loaded = _loaded(probes, store)
@@ -102,10 +103,10 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
             return ChapterPlan(experiment, list(probes.values()), [(
                 "every run of the chapter, once the probes have picked each size's epochs "
                 "(counted at the probes' length: at most this)",
-                _flatten(experiments.exp6(s, longest)))])
+                flatten(experiments.exp6(s, longest)))])
         return ChapterPlan(experiment, list(probes.values())
-                           + _flatten(experiments.exp6(s, experiments.exp6_epochs(loaded))))
-    return ChapterPlan(experiment, _flatten(chapters.BY_KEY[experiment].build(s)))
+                           + flatten(experiments.exp6(s, experiments.exp6_epochs(loaded))))
+    return ChapterPlan(experiment, flatten(chapters.BY_KEY[experiment].build(s)))
 
 
 def train_images(config: RunConfig) -> int:

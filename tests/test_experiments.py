@@ -2,7 +2,7 @@
 
 import pytest
 
-from kdhelpers import experiments, profiles
+from kdhelpers import experiments, profiles, program
 
 # What may differ between a KD run and the no-KD run it is compared with.
 KD_FIELDS = {"teacher", "alpha", "temperature", "seed", "feature", "feature_weight",
@@ -101,14 +101,11 @@ def test_exp6_sizes_train_the_epochs_their_probes_picked():
     picked = {2: 10, 4: 15, 6: 20, 8: 40, 10: 40}
     runs = experiments.exp6(s, picked)
     by_model = {}
-    for group in runs.values():
-        for value in group.values():
-            for c in value if isinstance(value, list) else [value]:
-                by_model.setdefault(c.model, set()).add((c.epochs, c.lr_drop_every, c.schedule))
+    for c in program.flatten(runs):
+        by_model.setdefault(c.model, set()).add((c.epochs, c.lr_drop_every, c.schedule))
     assert by_model == {f"conv{n}": {(e, round(0.75 * e), "step")} for n, e in picked.items()}
     # a probe is never one of the chapter's runs, and no evaluation run uses its seed
-    chapter_ids = {c.run_id for group in runs.values() for value in group.values()
-                   for c in (value if isinstance(value, list) else [value])}
+    chapter_ids = {c.run_id for c in program.flatten(runs)}
     assert not chapter_ids & {c.run_id for c in probes.values()}
     assert all(c.seed != s["selection_seed"] for c in runs["scratch"][10])
 

@@ -179,4 +179,4 @@ def test_chapter_6_trains_its_probes_first_then_the_epochs_they_picked(tmp_path)
     picked = experiments.exp6_epochs({n: store.load(c.run_id) for n, c in probes.items()})
     assert set(picked) == {2, 4} and all(1 <= e <= 3 for e in picked.values())
     assert {c.run_id for c in after.runs} == {c.run_id for c in probes.values()} | {
-        c.run_id for c in program._flatten(experiments.exp6(s, picked))}
+        c.run_id for c in program.flatten(experiments.exp6(s, picked))}
