@@ -180,3 +180,20 @@ def test_chapter_6_trains_its_probes_first_then_the_epochs_they_picked(tmp_path)
     assert set(picked) == {2, 4} and all(1 <= e <= 3 for e in picked.values())
     assert {c.run_id for c in after.runs} == {c.run_id for c in probes.values()} | {
         c.run_id for c in program.flatten(experiments.exp6(s, picked))}
+
+
+def test_chapter_6_plan_counts_a_finished_probes_pick(tmp_path, monkeypatch):
+    """While some probes still train, the pending runs of a size whose probe is done count
+    the epochs it picked; the other sizes count the probes' length."""
+    from kdhelpers import experiments, profiles, runner
+
+    store = Store(tmp_path / "artifacts")
+    s = profiles.resolve("exp6", "smoke", sizes=[2, 4], probe_epochs=3, seeds=[1])
+    probes = experiments.exp6_probes(s)
+    runner.run(probes[2], store)
+    # a real pick needs a probe longer than the plateau's 10-epoch minimum; 2 stands for it
+    monkeypatch.setattr(experiments, "exp6_epochs", lambda runs: {n: 2 for n in runs})
+    (label, later), = program.chapter_plan("exp6", s, store).pending
+    assert "picked so far: 2-conv 2 epochs" in label
+    by_size = {c.model: c.epochs for c in later if c.teacher is None}
+    assert by_size == {"conv2": 2, "conv4": 3}
