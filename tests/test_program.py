@@ -197,3 +197,51 @@ def test_chapter_6_plan_counts_a_finished_probes_pick(tmp_path, monkeypatch):
     assert "picked so far: 2-conv 2 epochs" in label
     by_size = {c.model: c.epochs for c in later if c.teacher is None}
     assert by_size == {"conv2": 2, "conv4": 3}
+
+
+def test_a_free_worker_takes_the_one_ready_run_while_the_other_trains(tmp_path, monkeypatch):
+    """Two workers, one busy with a long run (a teacher): when the other finishes, it takes
+    the next ready run at once, even when that is the only one (it once waited, idle, for
+    the long run to end: a ready count of 1 minus 1 running left no slot)."""
+    import concurrent.futures as cf
+    import threading
+
+    from kdhelpers import runner
+    from kdhelpers.config import RunConfig
+
+    store = Store(tmp_path / "artifacts")
+    long_run, short, next_one = (RunConfig("mnist_student", epochs=1, data="sample", seed=k)
+                                 for k in (0, 1, 2))
+    events, pending = [], {}
+
+    def publish(config_dict, root):  # "trains" by publishing an empty run folder
+        run_id = RunConfig.from_dict(config_dict).run_id
+        Store(root).path(run_id).mkdir(parents=True)
+        return run_id
+
+    class TwoWorkers(cf.Executor):  # the long run ends once the next one starts, or after 5 s
+        workers = 2
+
+        def submit(self, fn, config_dict, root):
+            run_id = RunConfig.from_dict(config_dict).run_id
+            events.append(("start", run_id))
+            future = cf.Future()
+            if run_id == long_run.run_id:
+                pending["long"] = (future, config_dict, root)
+                threading.Timer(5.0, self.finish_long).start()
+            else:
+                future.set_result(fn(config_dict, root))
+                if run_id == next_one.run_id:
+                    self.finish_long()
+            return future
+
+        def finish_long(self):
+            future, config_dict, root = pending["long"]
+            if not future.done():
+                events.append(("end", long_run.run_id))
+                future.set_result(publish(config_dict, root))
+
+    monkeypatch.setattr(runner, "train_in_worker", publish)
+    needed = lambda: [c for c in (long_run, short, next_one) if not store.exists(c.run_id)]
+    assert runner.schedule(needed, store, TwoWorkers()) == 3
+    assert events.index(("start", next_one.run_id)) < events.index(("end", long_run.run_id))
