@@ -61,6 +61,10 @@ def _loaded(configs, store: Store):
     return {key: store.load(c.run_id) for key, c in configs.items()}
 
 
+def _picks(done: dict, epochs: dict) -> str:
+    return ", ".join(f"{n}-conv {epochs[n]} epochs" for n in sorted(done)) or "none"
+
+
 def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     """Every run of ``experiment`` under ``settings`` that is known now (finished or not),
     plus what follows the choices still open."""
@@ -98,12 +102,14 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     if experiment == "exp6" and s["probe_epochs"]:
         probes = experiments.exp6_probes(s)
         loaded = _loaded(probes, store)
-        if loaded is None:  # until the probes are done, their length stands for every size's
-            longest = {n: s["probe_epochs"] for n in s["sizes"]}
+        if loaded is None:  # a finished probe's pick counts; the probes' length stands for the rest
+            done = {n: store.load(c.run_id) for n, c in probes.items() if store.exists(c.run_id)}
+            epochs = {n: s["probe_epochs"] for n in s["sizes"]} | experiments.exp6_epochs(done)
             return ChapterPlan(experiment, list(probes.values()), [(
                 "every run of the chapter, once the probes have picked each size's epochs "
-                "(counted at the probes' length: at most this)",
-                flatten(experiments.exp6(s, longest)))])
+                f"(picked so far: {_picks(done, epochs)}; the other sizes counted at the probes' "
+                "length: at most this)",
+                flatten(experiments.exp6(s, epochs)))])
         return ChapterPlan(experiment, list(probes.values())
                            + flatten(experiments.exp6(s, experiments.exp6_epochs(loaded))))
     return ChapterPlan(experiment, flatten(chapters.BY_KEY[experiment].build(s)))
@@ -251,18 +257,22 @@ def _unique(configs):
     return list(seen.values())
 
 
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
 def format_plan(result: dict) -> str:
     # the recorded epochs ran alone or beside another worker: a sum of run times, not wall time
     lines = [f"plan for profile {result['profile']!r} (estimated hours of training, summed over "
              f"runs, at the epoch times recorded in this store)"]
     for experiment, chapter in result["chapters"].items():
-        lines.append(f"  {experiment}: {chapter['done']} runs done ({chapter['done_hours']:.1f} h), "
+        lines.append(f"  {experiment}: {_runs(chapter['done'])} done ({chapter['done_hours']:.1f} h), "
                      f"{len(chapter['todo'])} to train now ({chapter['todo_hours']:.1f} h, partly "
                      f"trained runs counted by their remaining epochs"
                      + (f"; {chapter['waiting']} of them wait for a teacher still to train"
                         if chapter.get("waiting") else "") + ")")
         for pending in chapter["pending"]:
-            lines.append(f"      then {pending['runs']} runs ({pending['hours']:.1f} h): "
+            lines.append(f"      then {_runs(pending['runs'])} ({pending['hours']:.1f} h): "
                          f"{pending['after']}")
     lines.append(f"  total still to train: {result['total_hours']:.1f} h")
     interrupted = result.get("interrupted", [])

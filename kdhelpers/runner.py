@@ -276,7 +276,9 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
             run(ready[0], store)
             done_now = [ready[0]]
         else:
-            for config in ready[:max(0, int(min(slots, len(ready))) - len(running))]:
+            # every free worker takes a ready run (``ready`` leaves out the running ones)
+            free = len(ready) if slots == float("inf") else max(0, slots - len(running))
+            for config in ready[:free]:
                 running[executor.submit(train_in_worker, config.to_dict(),
                                         str(store.root))] = config
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)

@@ -55,3 +55,19 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
                 if line and not line.startswith(("#", "set ", "cd "))]
     assert ci_lines == [command]
+
+
+def test_the_cifar_teachers_weights_are_committed_where_chapter_7_needs_them(monkeypatch):
+    """Chapter 7's feature losses read the teacher's weights, not only its logits; .gitignore
+    drops weights.keras except where listed, so a teacher changed in ``profiles`` without its
+    line there would leave a fresh clone unable to run chapter 7."""
+    import subprocess
+
+    from kdhelpers import experiments, profiles
+
+    monkeypatch.delenv("KDHELPERS_PROFILE", raising=False)
+    for profile in ("cpu", "converged"):
+        teacher = experiments.exp7(profiles.resolve("exp7", profile))["teacher"]
+        path = f"artifacts/{teacher.run_id}/weights.keras"
+        ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", path])
+        assert ignored.returncode == 1, f"{path} ({profile}'s teacher) is ignored by .gitignore"

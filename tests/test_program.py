@@ -180,3 +180,68 @@ def test_chapter_6_trains_its_probes_first_then_the_epochs_they_picked(tmp_path)
     assert set(picked) == {2, 4} and all(1 <= e <= 3 for e in picked.values())
     assert {c.run_id for c in after.runs} == {c.run_id for c in probes.values()} | {
         c.run_id for c in program.flatten(experiments.exp6(s, picked))}
+
+
+def test_chapter_6_plan_counts_a_finished_probes_pick(tmp_path, monkeypatch):
+    """While some probes still train, the pending runs of a size whose probe is done count
+    the epochs it picked; the other sizes count the probes' length."""
+    from kdhelpers import experiments, profiles, runner
+
+    store = Store(tmp_path / "artifacts")
+    s = profiles.resolve("exp6", "smoke", sizes=[2, 4], probe_epochs=3, seeds=[1])
+    probes = experiments.exp6_probes(s)
+    runner.run(probes[2], store)
+    # a real pick needs a probe longer than the plateau's 10-epoch minimum; 2 stands for it
+    monkeypatch.setattr(experiments, "exp6_epochs", lambda runs: {n: 2 for n in runs})
+    (label, later), = program.chapter_plan("exp6", s, store).pending
+    assert "picked so far: 2-conv 2 epochs" in label
+    by_size = {c.model: c.epochs for c in later if c.teacher is None}
+    assert by_size == {"conv2": 2, "conv4": 3}
+
+
+def test_a_free_worker_takes_the_one_ready_run_while_the_other_trains(tmp_path, monkeypatch):
+    """Two workers, one busy with a long run (a teacher): when the other finishes, it takes
+    the next ready run at once, even when that is the only one (it once waited, idle, for
+    the long run to end: a ready count of 1 minus 1 running left no slot)."""
+    import concurrent.futures as cf
+    import threading
+
+    from kdhelpers import runner
+    from kdhelpers.config import RunConfig
+
+    store = Store(tmp_path / "artifacts")
+    long_run, short, next_one = (RunConfig("mnist_student", epochs=1, data="sample", seed=k)
+                                 for k in (0, 1, 2))
+    events, pending = [], {}
+
+    def publish(config_dict, root):  # "trains" by publishing an empty run folder
+        run_id = RunConfig.from_dict(config_dict).run_id
+        Store(root).path(run_id).mkdir(parents=True)
+        return run_id
+
+    class TwoWorkers(cf.Executor):  # the long run ends once the next one starts, or after 5 s
+        workers = 2
+
+        def submit(self, fn, config_dict, root):
+            run_id = RunConfig.from_dict(config_dict).run_id
+            events.append(("start", run_id))
+            future = cf.Future()
+            if run_id == long_run.run_id:
+                pending["long"] = (future, config_dict, root)
+                threading.Timer(5.0, self.finish_long).start()
+            else:
+                future.set_result(fn(config_dict, root))
+                if run_id == next_one.run_id:
+                    self.finish_long()
+            return future
+
+        def finish_long(self):
+            future, config_dict, root = pending["long"]
+            if not future.done():
+                events.append(("end", long_run.run_id))
+                future.set_result(publish(config_dict, root))
+
+    monkeypatch.setattr(runner, "train_in_worker", publish)
+    needed = lambda: [c for c in (long_run, short, next_one) if not store.exists(c.run_id)]
+    assert runner.schedule(needed, store, TwoWorkers()) == 3
+    assert events.index(("start", next_one.run_id)) < events.index(("end", long_run.run_id))

@@ -67,10 +67,10 @@ def test_artifacts_and_provenance(store):
     assert not store.partial_path(TEACHER.run_id).exists()
 
 
-def test_same_config_and_seed_give_same_results(tmp_path):
-    a = run(TEACHER, Store(tmp_path / "a"))
+def test_same_config_and_seed_give_same_results(tmp_path, trained_teacher):
+    a = Store(trained_teacher.parent).load(TEACHER.run_id)  # trained by the session fixture
     b = run(TEACHER, Store(tmp_path / "b"))
-    assert a.metrics["test_accuracy"] == b.metrics["test_accuracy"]
+    assert b.trained and a.metrics["test_accuracy"] == b.metrics["test_accuracy"]
     np.testing.assert_array_equal(a.logits("test"), b.logits("test"))
     assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
 
@@ -184,8 +184,10 @@ def test_teacher_on_another_dataset_is_rejected(store):
 
 
 @pytest.mark.parametrize("damage", ["delete_manifest", "truncate_metrics", "delete_logits"])
-def test_corrupt_run_is_reported_not_reused(store, damage):
-    path = run(TEACHER, store).path
+def test_corrupt_run_is_reported_not_reused(taught, damage):
+    store = taught
+    path = store.path(TEACHER.run_id)
+    assert store.load(TEACHER.run_id)  # whole before the damage
     if damage == "delete_manifest":
         (path / "MANIFEST.json").unlink()
     elif damage == "truncate_metrics":
