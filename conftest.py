@@ -31,7 +31,8 @@ def pytest_sessionfinish(session):
 
 # Files in the order the two xdist workers take them (``--no-loadscope-reorder``): the longest
 # first, so that the last files handed out are short and both workers finish together.
-# Seconds are those of a quiet 2-core machine (``--durations``, 2 December 2026). Chapter 2
+# Seconds: rough per-file totals from ``--durations`` runs of 1-2 December 2026, scaled to
+# a quiet 2-core machine (an order, not a measurement to quote). Chapter 2
 # leads because chapters 3, 4, 5 and 7 read its teacher, and the summaries close: they
 # summarise the chapters before them. Files not listed keep their place after these.
 LONGEST_FIRST = (
@@ -61,6 +62,8 @@ def pytest_collection_modifyitems(config, items):
         name = item.path.relative_to(config.rootpath).as_posix()
         if name in LONGEST_FIRST:
             return LONGEST_FIRST.index(name)
-        return len(LONGEST_FIRST) + 1 + LAST.index(name) if name in LAST else len(LONGEST_FIRST)
+        if name in LAST:
+            return len(LONGEST_FIRST) + 1 + LAST.index(name)
+        return len(LONGEST_FIRST)  # unlisted files: between the two lists, in collection order
 
     items.sort(key=rank)  # stable: a file's items (a notebook's cells) keep their order

@@ -61,8 +61,8 @@ def _loaded(configs, store: Store):
     return {key: store.load(c.run_id) for key, c in configs.items()}
 
 
-def _picks(done: dict, epochs: dict) -> str:
-    return ", ".join(f"{n}-conv {epochs[n]} epochs" for n in sorted(done)) or "none"
+def _picks(picked: dict) -> str:
+    return ", ".join(f"{n}-conv {picked[n]} epochs" for n in sorted(picked)) or "none"
 
 
 def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
@@ -101,17 +101,16 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
         return ChapterPlan(experiment, runs + flatten(methods))
     if experiment == "exp6" and s["probe_epochs"]:
         probes = experiments.exp6_probes(s)
-        loaded = _loaded(probes, store)
-        if loaded is None:  # a finished probe's pick counts; the probes' length stands for the rest
-            done = {n: store.load(c.run_id) for n, c in probes.items() if store.exists(c.run_id)}
-            epochs = {n: s["probe_epochs"] for n in s["sizes"]} | experiments.exp6_epochs(done)
+        picked = experiments.exp6_epochs({n: store.load(c.run_id) for n, c in probes.items()
+                                          if store.exists(c.run_id)})
+        if len(picked) < len(probes):  # the probes' length stands for the sizes still probing
+            epochs = {n: s["probe_epochs"] for n in s["sizes"]} | picked
             return ChapterPlan(experiment, list(probes.values()), [(
                 "every run of the chapter, once the probes have picked each size's epochs "
-                f"(picked so far: {_picks(done, epochs)}; the other sizes counted at the probes' "
+                f"(picked so far: {_picks(picked)}; the other sizes counted at the probes' "
                 "length: at most this)",
                 flatten(experiments.exp6(s, epochs)))])
-        return ChapterPlan(experiment, list(probes.values())
-                           + flatten(experiments.exp6(s, experiments.exp6_epochs(loaded))))
+        return ChapterPlan(experiment, list(probes.values()) + flatten(experiments.exp6(s, picked)))
     return ChapterPlan(experiment, flatten(chapters.BY_KEY[experiment].build(s)))
 
 
