@@ -36,3 +36,23 @@ def test_scorecard_rows_carry_gain_ci_size_and_why(by_profile):
     table = scorecard.scorecard(by_profile["cpu"], "cpu").data
     assert "no: weak teacher" in table and "**not tested**" in table
     assert "+10.17 [" in table and "| +2.00 |" in table
+
+
+def test_budget_points_place_each_gain_at_the_images_its_student_saw(by_profile):
+    small = claims.claim("KD helps at 5 %", "p", [64.0, 63.0], [56.0, 55.5], paired=True)
+    whole = claims.claim("KD helps at 100 %", "p", [88.0, 88.5], [86.0, 86.5], paired=True)
+    shrink = claims.claim("the gain shrinks", "p", [8.0, 7.5], [2.0, 2.0], paired=True)
+    by_profile["converged"]["exp3"] = {"results": {
+        "stats": {"kd": {"0.05": {}, "1.0": {}}}, "claims": [small, whole, shrink]}}
+    points = scorecard.budget_points(by_profile)
+    ours = {(p["source"], p["experiment"], p["budget"]): p["gain"] for p in points if p["source"] != "paper"}
+    # cpu: 15 % of the 45,000 non-validation images for 8 epochs; converged: 20 epochs
+    assert ours[("cpu", "exp2", 6750 * 8)] == pytest.approx(10.17, abs=0.01)
+    assert ours[("converged", "exp2", 45000 * 20)] == pytest.approx(-0.5)
+    assert ours[("converged", "exp3", 2250 * 20)] == pytest.approx(7.75)
+    assert ours[("converged", "exp3", 45000 * 20)] == pytest.approx(2.0)
+    assert len(ours) == 4  # the shrink claim is a difference of gains, not a point
+    from_paper = {(p["experiment"], p["budget"]): p["gain"] for p in points if p["source"] == "paper"}
+    assert from_paper[("exp2", 50000 * 50)] == pytest.approx(89.41 - 87.25)
+    assert from_paper[("exp3", 2500 * 50)] == pytest.approx(68.11 - 61.14)
+    assert len(from_paper) == 7
