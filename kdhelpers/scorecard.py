@@ -74,8 +74,14 @@ def side_by_side(by_profile: dict):
     return report.markdown_table(["chapter", "claim", *names], rows)
 
 
-def regime(by_profile: dict):
-    """Teacher, student baseline, data and epochs of each profile, beside the paper's."""
+def regime(by_profile: dict, store=None):
+    """Teacher, student baseline, data and epochs of each profile, beside the paper's. The
+    baseline is chapter 2's; before chapter 2 is executed at a profile, chapter 3's no-KD
+    students on the whole pool stand in (said in the cell), and the teacher's accuracy is read
+    from its run in the store."""
+    from .store import Store
+
+    store = store or Store()
     rows = [["paper", "ResNet-18 ×1, 90 epochs", f"{paper.RESNET18_TEACHER:.2f}",
              f"{paper.STUDENT_BASELINE:.2f} (n=1)", "50,000 images (all), test set as validation",
              "50 (batch 64; KD runs batch 32)"]]
@@ -84,11 +90,17 @@ def regime(by_profile: dict):
         teacher, student = cifar_teacher(s), cifar_student(s, s["seeds"][0])
         exp2 = results.get("exp2", {}).get("results", {})
         baseline = exp2.get("stats", {}).get("baseline")
+        baseline_text = report.fmt(baseline) if baseline else "not run"
+        whole_pool = results.get("exp3", {}).get("results", {}).get("stats", {}).get("no_kd", {}).get("1.0")
+        if not baseline and whole_pool:
+            baseline_text = f"{report.fmt(whole_pool)} (chapter 3's, on the whole pool)"
+        teacher_text = (f"{exp2['teacher']:.2f}" if "teacher" in exp2 else
+                        f"{report.accuracy(store.load(teacher.run_id)):.2f}"
+                        if store.exists(teacher.run_id) else "not trained")
         schedule = (f", LR ×0.1 after epoch {student.lr_drop_every - 1}"
                     if student.schedule == "step" else "")
         rows.append([profile, f"ResNet-18 ×{teacher.width:g}, {teacher.epochs} epochs",
-                     f"{exp2['teacher']:.2f}" if "teacher" in exp2 else "not run",
-                     report.fmt(baseline) if baseline else "not run",
+                     teacher_text, baseline_text,
                      f"{train_images(student):,} images ({100 * student.fraction:g} % of the "
                      f"45,000 left after a 10 % validation split)",
                      f"{student.epochs} (batch {student.batch_size}{schedule})"])

@@ -56,3 +56,14 @@ def test_budget_points_place_each_gain_at_the_images_its_student_saw(by_profile)
     assert from_paper[("exp2", 50000 * 50)] == pytest.approx(89.41 - 87.25)
     assert from_paper[("exp3", 2500 * 50)] == pytest.approx(68.11 - 61.14)
     assert len(from_paper) == 7
+
+
+def test_regime_falls_back_to_chapter_3_before_chapter_2_is_executed(tmp_path):
+    from kdhelpers.store import Store
+
+    whole_pool = {"mean": 86.19, "sd": 0.34, "n": 3, "values": [85.81, 86.29, 86.48]}
+    by_profile = {"converged": {"exp3": {"results": {"stats": {"no_kd": {"1.0": whole_pool}}}}}}
+    row = next(line for line in scorecard.regime(by_profile, Store(tmp_path)).data.splitlines()
+               if line.startswith("| converged"))
+    assert "86.19 ± 0.34 (n=3) (chapter 3's, on the whole pool)" in row
+    assert "| not trained |" in row  # no teacher run in this store
