@@ -69,8 +69,11 @@ def side_by_side(by_profile: dict):
         for experiment, c in all_claims(results):
             keyed.setdefault((experiment, c["claim"]), {})[profile] = c
     names = list(by_profile)
+    # chapter order; within a chapter, first seen first (a claim only one profile ran, e.g.
+    # one of its data fractions, stays beside its chapter's other claims)
+    ordered = sorted(keyed.items(), key=lambda item: profiles.EXPERIMENTS.index(item[0][0]))
     rows = [[e, text, *[f"{cs[p]['verdict']}, {gain_text(cs[p])}" if p in cs else "not run"
-                        for p in names]] for (e, text), cs in keyed.items()]
+                        for p in names]] for (e, text), cs in ordered]
     return report.markdown_table(["chapter", "claim", *names], rows)
 
 

@@ -67,3 +67,10 @@ def test_regime_falls_back_to_chapter_3_before_chapter_2_is_executed(tmp_path):
                if line.startswith("| converged"))
     assert "86.19 ± 0.34 (n=3) (chapter 3's, on the whole pool)" in row
     assert "| not trained |" in row  # no teacher run in this store
+
+
+def test_side_by_side_keeps_a_claim_only_one_profile_ran_beside_its_chapter(by_profile):
+    extra = claims.claim("KD helps at 100 %", "p", [88.0, 88.5], [86.0, 86.5], paired=True)
+    by_profile["converged"]["exp2"]["results"]["claims"].append(extra)
+    chapters = [line.split("|")[1].strip() for line in scorecard.side_by_side(by_profile).data.splitlines()[2:]]
+    assert chapters == sorted(chapters)  # exp2 rows, then exp6, then exp7
