@@ -69,13 +69,22 @@ def side_by_side(by_profile: dict):
         for experiment, c in all_claims(results):
             keyed.setdefault((experiment, c["claim"]), {})[profile] = c
     names = list(by_profile)
+    # chapter order; within a chapter, first seen first (a claim only one profile ran, e.g.
+    # one of its data fractions, stays beside its chapter's other claims)
+    ordered = sorted(keyed.items(), key=lambda item: profiles.EXPERIMENTS.index(item[0][0]))
     rows = [[e, text, *[f"{cs[p]['verdict']}, {gain_text(cs[p])}" if p in cs else "not run"
-                        for p in names]] for (e, text), cs in keyed.items()]
+                        for p in names]] for (e, text), cs in ordered]
     return report.markdown_table(["chapter", "claim", *names], rows)
 
 
-def regime(by_profile: dict):
-    """Teacher, student baseline, data and epochs of each profile, beside the paper's."""
+def regime(by_profile: dict, store=None):
+    """Teacher, student baseline, data and epochs of each profile, beside the paper's. The
+    baseline is chapter 2's; before chapter 2 is executed at a profile, chapter 3's no-KD
+    students on the whole pool stand in (said in the cell), and the teacher's accuracy is read
+    from its run in the store."""
+    from .store import Store
+
+    store = store or Store()
     rows = [["paper", "ResNet-18 ×1, 90 epochs", f"{paper.RESNET18_TEACHER:.2f}",
              f"{paper.STUDENT_BASELINE:.2f} (n=1)", "50,000 images (all), test set as validation",
              "50 (batch 64; KD runs batch 32)"]]
@@ -84,11 +93,17 @@ def regime(by_profile: dict):
         teacher, student = cifar_teacher(s), cifar_student(s, s["seeds"][0])
         exp2 = results.get("exp2", {}).get("results", {})
         baseline = exp2.get("stats", {}).get("baseline")
+        baseline_text = report.fmt(baseline) if baseline else "not run"
+        whole_pool = results.get("exp3", {}).get("results", {}).get("stats", {}).get("no_kd", {}).get("1.0")
+        if not baseline and whole_pool:
+            baseline_text = f"{report.fmt(whole_pool)} (chapter 3's, on the whole pool)"
+        teacher_text = (f"{exp2['teacher']:.2f}" if "teacher" in exp2 else
+                        f"{report.accuracy(store.load(teacher.run_id)):.2f}"
+                        if store.exists(teacher.run_id) else "not trained")
         schedule = (f", LR ×0.1 after epoch {student.lr_drop_every - 1}"
                     if student.schedule == "step" else "")
         rows.append([profile, f"ResNet-18 ×{teacher.width:g}, {teacher.epochs} epochs",
-                     f"{exp2['teacher']:.2f}" if "teacher" in exp2 else "not run",
-                     report.fmt(baseline) if baseline else "not run",
+                     teacher_text, baseline_text,
                      f"{train_images(student):,} images ({100 * student.fraction:g} % of the "
                      f"45,000 left after a 10 % validation split)",
                      f"{student.epochs} (batch {student.batch_size}{schedule})"])
@@ -96,33 +111,65 @@ def regime(by_profile: dict):
                                   "student data", "student epochs"], rows)
 
 
-def gain_versus_budget(by_profile: dict, experiment: str = "exp2", index: int = 0):
-    """The headline KD gain of ``experiment`` (claim ``index``) with its 95 % CI at each
-    profile, against the student's training budget (images seen), beside the paper's."""
+def budget_points(by_profile: dict) -> list[dict]:
+    """The KD gains measured at a known student training budget (images seen = training
+    images x epochs), one dict per point: chapter 2's headline claim and chapter 3's claim at
+    each fraction, at every profile that ran them, then the paper's own values for both
+    chapters (its student: 50 epochs on fractions of 50,000 images; single runs, no CI)."""
+    points = []
+    for profile, results in by_profile.items():
+        for experiment in ("exp2", "exp3"):
+            saved = results.get(experiment, {}).get("results", {})
+            found = saved.get("claims", [])
+            s = profiles.resolve(experiment, profile, honour_env=False)
+            # chapter 3's first claims are one per fraction, in the order of its saved stats
+            fractions = ([None] if experiment == "exp2"
+                         else [float(f) for f in saved.get("stats", {}).get("kd", {})])
+            for c, fraction in zip(found, fractions):
+                if c.get("gain") is None:
+                    continue
+                changes = {} if fraction is None else {"fraction": fraction}
+                student = cifar_student(s, s["seeds"][0], **changes)
+                points.append({"source": profile, "experiment": experiment,
+                               "budget": train_images(student) * student.epochs,
+                               "gain": c["gain"], "ci95": c["ci95"]})
+    paper_epochs, paper_images = 50, 50_000
+    points.append({"source": "paper", "experiment": "exp2", "budget": paper_images * paper_epochs,
+                   "gain": max(map(max, paper.EXP2_GRID)) - paper.STUDENT_BASELINE, "ci95": None})
+    points += [{"source": "paper", "experiment": "exp3", "ci95": None,
+                "budget": round(paper_images * f) * paper_epochs, "gain": kd - no_kd}
+               for f, kd, no_kd in zip(paper.EXP3_FRACTIONS, paper.EXP3_KD, paper.EXP3_NO_KD)]
+    return points
+
+
+def gain_versus_budget(by_profile: dict):
+    """:func:`budget_points` drawn: KD gain (95 % CI where there is one) against the
+    student's training budget, one colour per profile and the paper's values as stars."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    paper_gain = None
-    for profile, results in by_profile.items():
-        found = results.get(experiment, {}).get("results", {}).get("claims", [])
-        if len(found) <= index or found[index].get("gain") is None:
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    markers = {"exp2": "o", "exp3": "s"}
+    colours = {name: f"C{i}" for i, name in enumerate(by_profile)} | {"paper": "C3"}
+    seen = set()
+    for p in budget_points(by_profile):
+        key = (p["source"], p["experiment"])
+        what = "chapter 2's best cell" if p["experiment"] == "exp2" else "chapter 3, one data fraction"
+        label = None if key in seen else f"{p['source']}: {what}"
+        seen.add(key)
+        if p["source"] == "paper":
+            ax.scatter([p["budget"]], [p["gain"]], marker="*" if p["experiment"] == "exp2" else "x",
+                       s=110 if p["experiment"] == "exp2" else 50, color=colours["paper"], label=label,
+                       zorder=3)
             continue
-        c = found[index]
-        paper_gain = c.get("paper_gain", paper_gain)
-        s = profiles.resolve(experiment, profile, honour_env=False)
-        student = cifar_student(s, s["seeds"][0])
-        budget = train_images(student) * student.epochs
-        low, high = c["ci95"] or (c["gain"], c["gain"])
-        ax.errorbar([budget], [c["gain"]], yerr=[[c["gain"] - low], [high - c["gain"]]],
-                    fmt="o", capsize=4, label=f"{profile} (mean, 95 % CI)")
-    if paper_gain is not None:
-        ax.scatter([50_000 * 50], [paper_gain], marker="*", s=120, color="C3",
-                   label="paper (one run each)")
+        low, high = p["ci95"] or (p["gain"], p["gain"])
+        ax.errorbar([p["budget"]], [p["gain"]], yerr=[[p["gain"] - low], [high - p["gain"]]],
+                    fmt=markers[p["experiment"]], capsize=3, color=colours[p["source"]], label=label,
+                    alpha=0.85)
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("student training budget (images seen = training images × epochs)")
-    ax.set_ylabel("KD gain over no KD (pp)")
-    ax.set_title("Chapter 2's headline gain against the student's training budget")
+    ax.set_ylabel("KD gain over no KD (pp, mean and 95 % CI)")
+    ax.set_title("The KD gain against the student's training budget")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return fig

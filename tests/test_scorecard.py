@@ -36,3 +36,41 @@ def test_scorecard_rows_carry_gain_ci_size_and_why(by_profile):
     table = scorecard.scorecard(by_profile["cpu"], "cpu").data
     assert "no: weak teacher" in table and "**not tested**" in table
     assert "+10.17 [" in table and "| +2.00 |" in table
+
+
+def test_budget_points_place_each_gain_at_the_images_its_student_saw(by_profile):
+    small = claims.claim("KD helps at 5 %", "p", [64.0, 63.0], [56.0, 55.5], paired=True)
+    whole = claims.claim("KD helps at 100 %", "p", [88.0, 88.5], [86.0, 86.5], paired=True)
+    shrink = claims.claim("the gain shrinks", "p", [8.0, 7.5], [2.0, 2.0], paired=True)
+    by_profile["converged"]["exp3"] = {"results": {
+        "stats": {"kd": {"0.05": {}, "1.0": {}}}, "claims": [small, whole, shrink]}}
+    points = scorecard.budget_points(by_profile)
+    ours = {(p["source"], p["experiment"], p["budget"]): p["gain"] for p in points if p["source"] != "paper"}
+    # cpu: 15 % of the 45,000 non-validation images for 8 epochs; converged: 20 epochs
+    assert ours[("cpu", "exp2", 6750 * 8)] == pytest.approx(10.17, abs=0.01)
+    assert ours[("converged", "exp2", 45000 * 20)] == pytest.approx(-0.5)
+    assert ours[("converged", "exp3", 2250 * 20)] == pytest.approx(7.75)
+    assert ours[("converged", "exp3", 45000 * 20)] == pytest.approx(2.0)
+    assert len(ours) == 4  # the shrink claim is a difference of gains, not a point
+    from_paper = {(p["experiment"], p["budget"]): p["gain"] for p in points if p["source"] == "paper"}
+    assert from_paper[("exp2", 50000 * 50)] == pytest.approx(89.41 - 87.25)
+    assert from_paper[("exp3", 2500 * 50)] == pytest.approx(68.11 - 61.14)
+    assert len(from_paper) == 7
+
+
+def test_regime_falls_back_to_chapter_3_before_chapter_2_is_executed(tmp_path):
+    from kdhelpers.store import Store
+
+    whole_pool = {"mean": 86.19, "sd": 0.34, "n": 3, "values": [85.81, 86.29, 86.48]}
+    by_profile = {"converged": {"exp3": {"results": {"stats": {"no_kd": {"1.0": whole_pool}}}}}}
+    row = next(line for line in scorecard.regime(by_profile, Store(tmp_path)).data.splitlines()
+               if line.startswith("| converged"))
+    assert "86.19 ± 0.34 (n=3) (chapter 3's, on the whole pool)" in row
+    assert "| not trained |" in row  # no teacher run in this store
+
+
+def test_side_by_side_keeps_a_claim_only_one_profile_ran_beside_its_chapter(by_profile):
+    extra = claims.claim("KD helps at 100 %", "p", [88.0, 88.5], [86.0, 86.5], paired=True)
+    by_profile["converged"]["exp2"]["results"]["claims"].append(extra)
+    chapters = [line.split("|")[1].strip() for line in scorecard.side_by_side(by_profile).data.splitlines()[2:]]
+    assert chapters == sorted(chapters)  # exp2 rows, then exp6, then exp7
