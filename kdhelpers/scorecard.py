@@ -93,13 +93,19 @@ def regime(by_profile: dict, store=None):
         teacher, student = cifar_teacher(s), cifar_student(s, s["seeds"][0])
         exp2 = results.get("exp2", {}).get("results", {})
         baseline = exp2.get("stats", {}).get("baseline")
-        baseline_text = report.fmt(baseline) if baseline else "not run"
         whole_pool = results.get("exp3", {}).get("results", {}).get("stats", {}).get("no_kd", {}).get("1.0")
-        if not baseline and whole_pool:
+        if baseline:
+            baseline_text = report.fmt(baseline)
+        elif whole_pool:
             baseline_text = f"{report.fmt(whole_pool)} (chapter 3's, on the whole pool)"
-        teacher_text = (f"{exp2['teacher']:.2f}" if "teacher" in exp2 else
-                        f"{report.accuracy(store.load(teacher.run_id)):.2f}"
-                        if store.exists(teacher.run_id) else "not trained")
+        else:
+            baseline_text = "not run"
+        if "teacher" in exp2:
+            teacher_text = f"{exp2['teacher']:.2f}"
+        elif store.exists(teacher.run_id):
+            teacher_text = f"{report.accuracy(store.load(teacher.run_id)):.2f}"
+        else:
+            teacher_text = "not trained"
         schedule = (f", LR ×0.1 after epoch {student.lr_drop_every - 1}"
                     if student.schedule == "step" else "")
         rows.append([profile, f"ResNet-18 ×{teacher.width:g}, {teacher.epochs} epochs",
@@ -144,7 +150,8 @@ def budget_points(by_profile: dict) -> list[dict]:
 
 def gain_versus_budget(by_profile: dict):
     """:func:`budget_points` drawn: KD gain (95 % CI where there is one) against the
-    student's training budget, one colour per profile and the paper's values as stars."""
+    student's training budget, one colour per profile; the paper's values are a star (chapter 2)
+    and crosses (chapter 3)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
