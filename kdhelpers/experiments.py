@@ -36,14 +36,24 @@ def exp1(s: dict) -> dict:
 
 
 def exp2(s: dict) -> dict:
-    """α×T grid at the selection seed and the no-KD baseline over the evaluation seeds."""
+    """α×T grid at the selection seed and the no-KD baseline over the evaluation seeds.
+
+    Where the profile asks for one (``probe_epochs``), also the no-KD student's *probe*:
+    ``probe_epochs`` epochs at the selection seed with the learning rate never dropped, the
+    learning curve against which the student protocol's epochs can be judged (it decides
+    nothing: no evaluation seed, no KD run depends on it).
+    """
     teacher = cifar_teacher(s)
-    return {
+    runs = {
         "teacher": teacher,
         "baseline": [cifar_student(s, k) for k in s["seeds"]],
         "grid": {(a, t): cifar_student(s, s["selection_seed"], teacher, a, t)
                  for a in s["alphas"] for t in s["temperatures"]},
     }
+    if s["probe_epochs"]:
+        runs["probe"] = cifar_student(s, s["selection_seed"], epochs=s["probe_epochs"],
+                                      schedule="none")
+    return runs
 
 
 def seeded(config: RunConfig, seeds) -> list[RunConfig]:

@@ -30,6 +30,27 @@ def test_grid_cells_share_the_baseline_protocol(profile, name):
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_exp2_probe_is_the_baseline_protocol_at_the_selection_seed_without_the_drop(profile):
+    s = profiles.resolve("exp2", profile)
+    runs = experiments.exp2(s)
+    if not s["probe_epochs"]:
+        assert "probe" not in runs
+        return
+    probe, baseline = runs["probe"], runs["baseline"][0]
+    assert (probe.seed, probe.epochs, probe.schedule, probe.teacher) == (
+        s["selection_seed"], s["probe_epochs"], "none", None)
+    different = {k for k, v in probe.to_dict().items() if baseline.to_dict()[k] != v}
+    assert different <= {"seed", "epochs", "schedule"}
+    assert probe.run_id not in {c.run_id for c in runs["baseline"] + list(runs["grid"].values())}
+
+
+def test_exp2_probes_where_the_profile_asks():
+    assert profiles.resolve("exp2", "converged")["probe_epochs"] == 30
+    assert profiles.resolve("exp2", "cpu")["probe_epochs"] == 0
+    assert profiles.resolve("exp2", "converged", probe_epochs=0)["probe_epochs"] == 0
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_exp3_compares_kd_and_no_kd_on_the_same_data_and_seeds(profile):
     runs = experiments.exp3(profiles.resolve("exp3", profile))
     for fraction, plain in runs["no_kd"].items():

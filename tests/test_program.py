@@ -25,8 +25,9 @@ def test_grid_chapters_announce_the_runs_that_follow_the_choice(tmp_path):
     result = program.plan(["exp2"], "converged", Store(tmp_path / "artifacts"))
     chapter = result["chapters"]["exp2"]
     assert chapter["pending"] and chapter["pending"][0]["runs"] == 5
-    # an empty store: the 6 grid cells wait for the teacher, the teacher and baselines do not
-    assert chapter["waiting"] == 6 and len(chapter["todo"]) == 12
+    # an empty store: the 6 grid cells wait for the teacher; the teacher, the 5 baselines and
+    # the no-KD probe do not
+    assert chapter["waiting"] == 6 and len(chapter["todo"]) == 13
     assert "6 of them wait for a teacher still to train" in program.format_plan(result)
     text = program.format_plan(program.plan(["exp2", "exp3", "exp6"], "converged",
                                             Store(tmp_path / "artifacts")))
