@@ -20,7 +20,7 @@ import numpy as np
 
 from . import data, executors, provenance
 from .config import RunConfig
-from .store import WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
+from .store import TRAIN_LOGITS, WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
 
 
 def load_dataset(config: RunConfig) -> data.Dataset:
@@ -292,6 +292,10 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
         # when it is published, while its weights are on this machine: a later session,
         # maybe on a fresh machine without them (they are not committed), can still use it
         teachers = {c.teacher for c in todo if c.teacher}
+        for run_id in teachers:  # published before this rule, or by a process killed since
+            if (store.exists(run_id) and (store.path(run_id) / WEIGHTS).is_file()
+                    and not (store.path(run_id) / TRAIN_LOGITS).is_file()):
+                train_logits(store.load(run_id), store)
         busy = {c.run_id for c in running.values()}
         ready = [c for c in todo if c.run_id not in busy
                  and (c.teacher is None or store.exists(c.teacher))]

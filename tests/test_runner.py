@@ -159,6 +159,27 @@ def test_a_worker_stores_the_logits_of_a_run_that_will_teach(trained_teacher, tm
         assert (root / TEACHER.run_id / "train_logits.npz").exists() == teaches
 
 
+def test_schedule_stores_the_logits_of_a_finished_teacher_before_its_students(taught, monkeypatch):
+    import concurrent.futures as cf
+
+    from kdhelpers import runner
+
+    class OneWorker(cf.Executor):  # "trains" by publishing an empty folder: reads no logits
+        workers = 1
+
+        def submit(self, fn, config_dict, root, *teaches):
+            taught.path(RunConfig.from_dict(config_dict).run_id).mkdir(parents=True)
+            future = cf.Future()
+            future.set_result(RunConfig.from_dict(config_dict).run_id)
+            return future
+
+    student = student_of(TEACHER)
+    assert not (taught.path(TEACHER.run_id) / "train_logits.npz").exists()
+    assert runner.schedule(lambda: [student] if not taught.exists(student.run_id) else [],
+                           taught, OneWorker()) == 1
+    assert "train_logits.npz" in json.loads((taught.path(TEACHER.run_id) / "MANIFEST.json").read_text())
+
+
 def test_logit_cache_equals_teacher_on_the_fly(taught, tmp_path):
     run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)  # teacher stores logits
     teacher_run = taught.load(TEACHER.run_id)
