@@ -286,6 +286,9 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
     slots = 1 if executor is None else getattr(executor, "workers", None) or float("inf")
     running: dict = {}  # future -> config
     finished = 0
+    # runs that could not start (a teacher with neither logits nor weights): the others go
+    # on, and the error comes when nothing else is left to train
+    blocked: dict[str, str] = {}
     while True:
         todo = needed()
         # a run that another still to train names as teacher stores its training-set logits
@@ -297,17 +300,24 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
                     and not (store.path(run_id) / TRAIN_LOGITS).is_file()):
                 train_logits(store.load(run_id), store)
         busy = {c.run_id for c in running.values()}
-        ready = [c for c in todo if c.run_id not in busy
+        ready = [c for c in todo if c.run_id not in busy and c.run_id not in blocked
                  and (c.teacher is None or store.exists(c.teacher))]
         ready.sort(key=lambda c: store.is_claimed(c.run_id))  # stable: priority kept
         if not ready and not running:
+            if blocked:
+                raise MissingRunError(f"{len(blocked)} runs could not train ({finished} others "
+                                      f"did): " + "; ".join(blocked.values()))
             if not todo:
                 return finished
             raise MissingRunError(f"runs {[c.run_id for c in todo]} wait for teachers "
                                   f"{sorted({c.teacher for c in todo})} that are not in "
                                   f"{store.root} and that nothing trains")
         if executor is None:
-            published = run(ready[0], store)
+            try:
+                published = run(ready[0], store)
+            except MissingRunError as error:
+                blocked[ready[0].run_id] = str(error)
+                continue
             if ready[0].run_id in teachers:
                 train_logits(published, store)
             done_now = [ready[0]]
@@ -322,6 +332,9 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
             done_now = []
             for future in done:
                 config = running.pop(future)
+                if isinstance(future.exception(), MissingRunError):
+                    blocked[config.run_id] = str(future.exception())
+                    continue
                 if future.result() != config.run_id:  # re-raises the worker's error
                     raise RuntimeError(f"worker returned {future.result()!r} for "
                                        f"{config.run_id}")

@@ -180,6 +180,16 @@ def test_schedule_stores_the_logits_of_a_finished_teacher_before_its_students(ta
     assert "train_logits.npz" in json.loads((taught.path(TEACHER.run_id) / "MANIFEST.json").read_text())
 
 
+def test_a_run_whose_teacher_cannot_teach_waits_while_the_others_train(taught):
+    from kdhelpers.runner import schedule
+
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()  # neither weights nor logits
+    blocked, other = student_of(TEACHER), RunConfig("mnist_student", epochs=1, data="sample", seed=7)
+    with pytest.raises(MissingRunError, match=r"1 runs could not train \(1 others did\).*never taught"):
+        schedule(lambda: [c for c in (blocked, other) if not taught.exists(c.run_id)], taught)
+    assert taught.exists(other.run_id) and not taught.exists(blocked.run_id)
+
+
 def test_logit_cache_equals_teacher_on_the_fly(taught, tmp_path):
     run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)  # teacher stores logits
     teacher_run = taught.load(TEACHER.run_id)
