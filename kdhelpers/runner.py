@@ -20,7 +20,7 @@ import numpy as np
 
 from . import data, executors, provenance
 from .config import RunConfig
-from .store import WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
+from .store import TRAIN_LOGITS, WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
 
 
 def load_dataset(config: RunConfig) -> data.Dataset:
@@ -47,14 +47,39 @@ def teacher_logits_for(config: RunConfig, store: Store, dataset: data.Dataset) -
         raise ValueError(
             f"teacher run {config.teacher} was trained on {teacher.config.dataset}/"
             f"{teacher.config.data} but run {config.run_id} uses {config.dataset}/{config.data}")
-    try:
-        logits = teacher.logits("train")
-    except MissingLogitsError:
-        logits = store_train_logits(teacher, store)
+    logits = train_logits(teacher, store)
     if logits.shape[-1] != dataset.num_classes:
         raise ValueError(f"teacher run {config.teacher} has {logits.shape[-1]} classes, the "
                          f"student's data set {dataset.num_classes}")
     return logits[dataset.train_index]
+
+
+def train_logits(teacher: Run, store: Store) -> np.ndarray:
+    """``teacher``'s stored training-set logits, predicted from its weights first if needed."""
+    try:
+        return teacher.logits("train")
+    except MissingLogitsError:
+        return store_train_logits(teacher, store)
+
+
+def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
+    """Store the training-set logits of a finished run of ``store`` that has neither them
+    nor its weights (weights are not committed), so that it can teach.
+
+    Its config is re-trained in ``scratch`` (a finished run there is reused) and, only if
+    the re-trained run's test logits equal the stored ones exactly (the same protocol on the
+    same kind of CPU gives the same run, see ``train.fit``), the re-trained model predicts
+    the training set. Otherwise ``ValueError``, and ``store`` is left as it was: the
+    re-trained model would be another run, and its logits not this run's.
+    """
+    original = store.load(run_id)
+    retrained = run(original.config, scratch)
+    if not np.array_equal(retrained.logits("test"), original.logits("test")):
+        differ = float(np.mean(retrained.logits("test").argmax(-1) != original.logits("test").argmax(-1)))
+        raise ValueError(f"run {run_id} re-trained in {scratch.root} does not reproduce its stored "
+                         f"test logits (predictions differ on {differ:.1%} of the test images; "
+                         f"another kind of CPU?): nothing stored")
+    return store.add_train_logits(original, train_logits(retrained, scratch))
 
 
 def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
@@ -64,8 +89,9 @@ def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
     except MissingRunError as error:
         raise MissingRunError(
             f"run {teacher.run_id} has never taught, so it has no stored training-set logits, "
-            f"and its {WEIGHTS} is absent (weights are not committed): re-train it by deleting "
-            f"{teacher.path}, or use a teacher whose logits are committed") from error
+            f"and its {WEIGHTS} is absent (weights are not committed): "
+            f"kdhelpers.runner.recover_train_logits re-trains it elsewhere and stores them if "
+            f"it reproduces the run exactly; or re-train it by deleting {teacher.path}") from error
     images = full_training_images(load_dataset(teacher.config))
     logits = model.predict(images, batch_size=512, verbose=0)
     return store.add_train_logits(teacher, logits).logits("train")
@@ -260,31 +286,55 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
     slots = 1 if executor is None else getattr(executor, "workers", None) or float("inf")
     running: dict = {}  # future -> config
     finished = 0
+    # runs that could not start (a teacher with neither logits nor weights): the others go
+    # on, and the error comes when nothing else is left to train
+    blocked: dict[str, str] = {}
     while True:
         todo = needed()
+        # a run that another still to train names as teacher stores its training-set logits
+        # when it is published, while its weights are on this machine: a later session,
+        # maybe on a fresh machine without them (they are not committed), can still use it
+        teachers = {c.teacher for c in todo if c.teacher}
+        for run_id in teachers:  # published before this rule, or by a process killed since
+            if (store.exists(run_id) and (store.path(run_id) / WEIGHTS).is_file()
+                    and not (store.path(run_id) / TRAIN_LOGITS).is_file()):
+                train_logits(store.load(run_id), store)
         busy = {c.run_id for c in running.values()}
-        ready = [c for c in todo if c.run_id not in busy
+        ready = [c for c in todo if c.run_id not in busy and c.run_id not in blocked
                  and (c.teacher is None or store.exists(c.teacher))]
         ready.sort(key=lambda c: store.is_claimed(c.run_id))  # stable: priority kept
         if not ready and not running:
+            if blocked:
+                raise MissingRunError(f"{len(blocked)} runs could not train ({finished} others "
+                                      f"did): " + "; ".join(blocked.values()))
             if not todo:
                 return finished
             raise MissingRunError(f"runs {[c.run_id for c in todo]} wait for teachers "
                                   f"{sorted({c.teacher for c in todo})} that are not in "
                                   f"{store.root} and that nothing trains")
         if executor is None:
-            run(ready[0], store)
+            try:
+                published = run(ready[0], store)
+            except MissingRunError as error:
+                blocked[ready[0].run_id] = str(error)
+                continue
+            if ready[0].run_id in teachers:
+                train_logits(published, store)
             done_now = [ready[0]]
         else:
             # every free worker takes a ready run (``ready`` leaves out the running ones)
             free = len(ready) if slots == float("inf") else max(0, slots - len(running))
             for config in ready[:free]:
-                running[executor.submit(train_in_worker, config.to_dict(),
-                                        str(store.root))] = config
+                teaches = (True,) if config.run_id in teachers else ()
+                running[executor.submit(train_in_worker, config.to_dict(), str(store.root),
+                                        *teaches)] = config
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             done_now = []
             for future in done:
                 config = running.pop(future)
+                if isinstance(future.exception(), MissingRunError):
+                    blocked[config.run_id] = str(future.exception())
+                    continue
                 if future.result() != config.run_id:  # re-raises the worker's error
                     raise RuntimeError(f"worker returned {future.result()!r} for "
                                        f"{config.run_id}")
@@ -295,7 +345,11 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
                 on_finish(config)
 
 
-def train_in_worker(config: dict, store_root: str) -> str:
-    """One task of :func:`run_grid` on an executor: train (or load) a run, return its id."""
-    result = run(RunConfig.from_dict(config), Store(store_root))
+def train_in_worker(config: dict, store_root: str, teaches: bool = False) -> str:
+    """One task of :func:`schedule` on an executor: train (or load) a run, return its id;
+    ``teaches``: store its training-set logits too (a run still to train names it teacher)."""
+    store = Store(store_root)
+    result = run(RunConfig.from_dict(config), store)
+    if teaches:
+        train_logits(result, store)
     return result.run_id

@@ -140,11 +140,13 @@ def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, mon
                 [follow_up] if store.exists(student.run_id) else []))
         return program.ChapterPlan(experiment, later)
 
-    trained = []
+    trained, teaching = [], []
 
-    def train_in_worker(config_dict, root):  # "trains" by publishing an empty run folder
+    def train_in_worker(config_dict, root, teaches=False):  # "trains": publishes an empty folder
         run_id = RunConfig.from_dict(config_dict).run_id
         trained.append(run_id)
+        if teaches:
+            teaching.append(run_id)
         Store(root).path(run_id).mkdir(parents=True)
         return run_id
 
@@ -161,6 +163,8 @@ def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, mon
     assert program.train(["exp1", "exp2"], "smoke", store, executor=TwoWorkers(),
                          progress=False) == 6
     assert trained == [c.run_id for c in (teacher, later[0], student, later[1], follow_up, later[2])]
+    # the teacher's logits are stored when it is published, not when its students need them
+    assert teaching == [teacher.run_id]
 
 
 def test_chapter_6_trains_its_probes_first_then_the_epochs_they_picked(tmp_path):

@@ -123,6 +123,73 @@ def test_teacher_without_logits_or_weights_is_a_clear_error(taught):
         run(student_of(TEACHER), taught)
 
 
+def test_a_teacher_that_lost_its_weights_recovers_its_logits_by_an_exact_retrain(
+        taught, trained_teacher, tmp_path):
+    from kdhelpers.runner import recover_train_logits
+
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()  # a fresh clone: never committed
+    scratch = Store(tmp_path / "scratch")
+    recovered = recover_train_logits(TEACHER.run_id, taught, scratch)
+    # the re-trained model is the run's own (same test logits), so its training logits are
+    expected = scratch.load(TEACHER.run_id).logits("train")
+    np.testing.assert_array_equal(recovered.logits("train"), expected)
+    assert run(student_of(TEACHER), taught).metrics["test_accuracy"] >= 0  # it can teach now
+
+
+def test_recovery_refuses_a_retrain_that_is_another_run(taught, tmp_path, monkeypatch):
+    from kdhelpers import runner
+
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()
+    scratch = Store(tmp_path / "scratch")
+    other = run(TEACHER.replace(seed=2), scratch)  # what a re-train on another CPU stands for
+    monkeypatch.setattr(runner, "run", lambda config, store: other)
+    recover_train_logits = runner.recover_train_logits
+    with pytest.raises(ValueError, match="does not reproduce its stored test logits"):
+        recover_train_logits(TEACHER.run_id, taught, scratch)
+    assert not (taught.path(TEACHER.run_id) / "train_logits.npz").exists()
+
+
+def test_a_worker_stores_the_logits_of_a_run_that_will_teach(trained_teacher, tmp_path):
+    from kdhelpers.runner import train_in_worker
+
+    for teaches in (False, True):
+        root = tmp_path / str(teaches)
+        shutil.copytree(trained_teacher, root / TEACHER.run_id)
+        assert train_in_worker(TEACHER.to_dict(), str(root), teaches) == TEACHER.run_id
+        assert (root / TEACHER.run_id / "train_logits.npz").exists() == teaches
+
+
+def test_schedule_stores_the_logits_of_a_finished_teacher_before_its_students(taught, monkeypatch):
+    import concurrent.futures as cf
+
+    from kdhelpers import runner
+
+    class OneWorker(cf.Executor):  # "trains" by publishing an empty folder: reads no logits
+        workers = 1
+
+        def submit(self, fn, config_dict, root, *teaches):
+            taught.path(RunConfig.from_dict(config_dict).run_id).mkdir(parents=True)
+            future = cf.Future()
+            future.set_result(RunConfig.from_dict(config_dict).run_id)
+            return future
+
+    student = student_of(TEACHER)
+    assert not (taught.path(TEACHER.run_id) / "train_logits.npz").exists()
+    assert runner.schedule(lambda: [student] if not taught.exists(student.run_id) else [],
+                           taught, OneWorker()) == 1
+    assert "train_logits.npz" in json.loads((taught.path(TEACHER.run_id) / "MANIFEST.json").read_text())
+
+
+def test_a_run_whose_teacher_cannot_teach_waits_while_the_others_train(taught):
+    from kdhelpers.runner import schedule
+
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()  # neither weights nor logits
+    blocked, other = student_of(TEACHER), RunConfig("mnist_student", epochs=1, data="sample", seed=7)
+    with pytest.raises(MissingRunError, match=r"1 runs could not train \(1 others did\).*never taught"):
+        schedule(lambda: [c for c in (blocked, other) if not taught.exists(c.run_id)], taught)
+    assert taught.exists(other.run_id) and not taught.exists(blocked.run_id)
+
+
 def test_logit_cache_equals_teacher_on_the_fly(taught, tmp_path):
     run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)  # teacher stores logits
     teacher_run = taught.load(TEACHER.run_id)
