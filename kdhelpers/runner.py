@@ -74,8 +74,9 @@ def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
     """
     original = store.load(run_id)
     retrained = run(original.config, scratch)
-    if not np.array_equal(retrained.logits("test"), original.logits("test")):
-        differ = float(np.mean(retrained.logits("test").argmax(-1) != original.logits("test").argmax(-1)))
+    ours, stored = retrained.logits("test"), original.logits("test")
+    if not np.array_equal(ours, stored):
+        differ = float(np.mean(ours.argmax(-1) != stored.argmax(-1)))
         raise ValueError(f"run {run_id} re-trained in {scratch.root} does not reproduce its stored "
                          f"test logits (predictions differ on {differ:.1%} of the test images; "
                          f"another kind of CPU?): nothing stored")
@@ -313,18 +314,17 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
                                   f"{sorted({c.teacher for c in todo})} that are not in "
                                   f"{store.root} and that nothing trains")
         if executor is None:
-            try:
-                published = run(ready[0], store)
+            try:  # a teacher's logits: stored by the loop above once its students are next
+                run(ready[0], store)
             except MissingRunError as error:
                 blocked[ready[0].run_id] = str(error)
                 continue
-            if ready[0].run_id in teachers:
-                train_logits(published, store)
             done_now = [ready[0]]
         else:
             # every free worker takes a ready run (``ready`` leaves out the running ones)
             free = len(ready) if slots == float("inf") else max(0, slots - len(running))
             for config in ready[:free]:
+                # a teacher predicts its training set in its worker, not in this dispatching loop
                 teaches = (True,) if config.run_id in teachers else ()
                 running[executor.submit(train_in_worker, config.to_dict(), str(store.root),
                                         *teaches)] = config
@@ -332,8 +332,9 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
             done_now = []
             for future in done:
                 config = running.pop(future)
-                if isinstance(future.exception(), MissingRunError):
-                    blocked[config.run_id] = str(future.exception())
+                error = future.exception()
+                if isinstance(error, MissingRunError):
+                    blocked[config.run_id] = str(error)
                     continue
                 if future.result() != config.run_id:  # re-raises the worker's error
                     raise RuntimeError(f"worker returned {future.result()!r} for "
