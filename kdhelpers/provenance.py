@@ -85,6 +85,20 @@ _SPEED_SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "OMP_NUM_THREADS",
                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "XLA_FLAGS")
 
 
+def compute_threads(environment=None, cpu_count: int | None = None) -> int:
+    """The compute (intra-op) threads a process trains with, from the settings the backend
+    reads once at import (``environment``: ``os.environ``, or a run's recorded
+    ``machine.environment``); unset, every core (``cpu_count``, default this machine's).
+
+    The count decides how oneDNN splits each sum, so it is part of what makes a run the run
+    it is: the same run at 1 and at 2 threads ends with other weights (``train.fit``)."""
+    environment = os.environ if environment is None else environment
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        if environment.get(name):
+            return int(environment[name])
+    return cpu_count or os.cpu_count() or 1
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
     try:

@@ -73,6 +73,12 @@ def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
     re-trained model would be another run, and its logits not this run's.
     """
     original = store.load(run_id)
+    if not scratch.exists(run_id):  # refuse before, not after, half an hour of training
+        wanted, here = trained_threads(original.metrics), provenance.compute_threads()
+        if wanted != here:
+            raise ValueError(f"run {run_id} was trained with {wanted} compute thread(s) and this "
+                             f"process has {here}, so its re-train could not reproduce it: start "
+                             f"Python with OMP_NUM_THREADS={wanted} TF_NUM_INTRAOP_THREADS={wanted}")
     retrained = run(original.config, scratch)
     ours, stored = retrained.logits("test"), original.logits("test")
     if not np.array_equal(ours, stored):
@@ -81,6 +87,16 @@ def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
                          f"test logits (predictions differ on {differ:.1%} of the test images; "
                          f"another kind of CPU?): nothing stored")
     return store.add_train_logits(original, train_logits(retrained, scratch))
+
+
+def trained_threads(metrics: dict) -> int:
+    """The compute threads a finished run trained with: its stretches' record, else (runs
+    finished before stretches recorded it) the settings its ``metrics.json`` names."""
+    recorded = {s["threads"] for s in metrics.get("segments", []) if "threads" in s}
+    if len(recorded) == 1:
+        return recorded.pop()
+    machine = metrics.get("machine", {})
+    return provenance.compute_threads(machine.get("environment", {}), machine.get("cpu_count"))
 
 
 def store_train_logits(teacher: Run, store: Store) -> np.ndarray:

@@ -238,6 +238,8 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
     finished = restore_checkpoint(work_dir / CHECKPOINT, model)
     start = 0 if finished is None else finished + 1
     _check_log_covers(config, work_dir, start)
+    if start:
+        _check_same_threads(config, work_dir)
     log = EpochLog(work_dir / HISTORY_LOG)
     log.keep_epochs_before(start)
     if start:
@@ -292,6 +294,25 @@ def _check_log_covers(config: RunConfig, work_dir: Path, start: int) -> None:
                               f"delete {work_dir} to restart the run from epoch 0")
 
 
+def _check_same_threads(config: RunConfig, work_dir: Path) -> None:
+    """Before a resume: the same compute threads as the stretches before it. Another count
+    sums in another order, so the resumed run would be another run under this run's name
+    (chapter 6's 8-conv teacher, started in a 1-thread worker and resumed in a 2-thread
+    process, ended with predictions differing on 4.4 % of the test images)."""
+    from .provenance import compute_threads
+
+    before = {s["threads"] for s in segments(work_dir) if "threads" in s}
+    now = compute_threads()
+    if before and before != {now}:
+        raise CheckpointError(
+            f"run {config.run_id} was trained with {sorted(before)} compute thread(s) per "
+            f"process and this process has {now}: resumed here it would not be the same run. "
+            f"Resume it with {sorted(before)[0]} thread(s): from a worker (`python -m "
+            f"kdhelpers.book train --workers W`, W = cores / threads), or with OMP_NUM_THREADS"
+            f" and TF_NUM_INTRAOP_THREADS set before Python starts; or delete {work_dir} to "
+            f"restart it")
+
+
 def unlogged_epochs(work_dir: Path, epochs_done: int) -> list[int]:
     """The epochs below ``epochs_done`` (those a checkpoint holds) missing from the log."""
     logged = {row["epoch"] for row in read_epoch_log(Path(work_dir) / HISTORY_LOG)}
@@ -301,12 +322,14 @@ def unlogged_epochs(work_dir: Path, epochs_done: int) -> list[int]:
 def _record_segment(path: Path, epoch: int) -> None:
     """One line per stretch of training (the first and each resume): where it started and
     what ran it, since a run carried across sessions may go on on another machine or at
-    another code revision than the one its final ``metrics.json`` names."""
+    another code revision than the one its final ``metrics.json`` names, and with how many
+    compute threads (:func:`_check_same_threads`)."""
     from . import provenance
 
     record = provenance.record()
     row = {"from_epoch": epoch, "started": record["created"], "code": record["code"],
-           "cpu": record["machine"]["cpu"], "backend": record["versions"]["backend"]}
+           "cpu": record["machine"]["cpu"], "backend": record["versions"]["backend"],
+           "threads": provenance.compute_threads()}
     # a stretch stopped before it finished an epoch trained nothing: this one replaces it
     rows = [r for r in segments(path.parent) if r.get("from_epoch") != epoch] + [row]
     tmp = path.with_suffix(".tmp")

@@ -312,3 +312,25 @@ def test_a_stretch_that_finished_no_epoch_is_not_listed(tmp_path):
     for epoch in (0, 0, 3, 3):  # started, stopped before epoch 0 ended, started again, ...
         train._record_segment(tmp_path / train.SEGMENTS, epoch)
     assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0, 3]
+
+
+def test_a_resume_with_another_thread_count_is_refused_and_loses_nothing(tmp_path, monkeypatch):
+    """Another count of compute threads sums in another order: the resumed run would be
+    another run. The same count resumes."""
+    config = RunConfig("mnist_student", epochs=2, data="sample")
+    dataset = load_dataset(config)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")  # what the check reads, as TF does at import
+    restore = interrupt_after(monkeypatch, 0)
+    with pytest.raises(Interrupted):
+        train.fit(config, dataset, work_dir=tmp_path)
+    restore()
+    assert [s["threads"] for s in train.segments(tmp_path)] == [1]
+    checkpoint = (tmp_path / train.CHECKPOINT).read_bytes()
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    with pytest.raises(train.CheckpointError, match=r"trained with \[1\] compute thread.*this process has 2"):
+        train.fit(config, dataset, work_dir=tmp_path)
+    assert (tmp_path / train.CHECKPOINT).read_bytes() == checkpoint
+    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0]
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    _, history = train.fit(config, dataset, work_dir=tmp_path)
+    assert [row["epoch"] for row in history] == [0, 1]

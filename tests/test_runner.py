@@ -374,3 +374,23 @@ def test_every_committed_run_keeps_its_id():
     for path in configs:
         saved = json.loads(path.read_text())
         assert RunConfig.from_dict(saved["config"]).run_id == saved["run_id"] == path.parent.name
+
+
+def test_recovery_refuses_before_training_where_the_thread_count_differs(taught, tmp_path, monkeypatch):
+    from kdhelpers import runner
+
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()
+    trained_with = runner.trained_threads(taught.load(TEACHER.run_id).metrics)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", str(trained_with + 1))
+    monkeypatch.setattr(runner, "run", lambda config, store: pytest.fail("trained anyway"))
+    with pytest.raises(ValueError, match=f"trained with {trained_with} compute thread"):
+        runner.recover_train_logits(TEACHER.run_id, taught, Store(tmp_path / "scratch"))
+
+
+def test_the_threads_a_run_trained_with_come_from_its_record():
+    from kdhelpers.runner import trained_threads
+
+    assert trained_threads({"segments": [{"threads": 1}, {"threads": 1}]}) == 1
+    # finished before stretches recorded threads: the settings of its metrics, else every core
+    assert trained_threads({"machine": {"environment": {"OMP_NUM_THREADS": "3"}, "cpu_count": 8}}) == 3
+    assert trained_threads({"machine": {"environment": {}, "cpu_count": 8}}) == 8
