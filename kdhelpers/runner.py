@@ -308,6 +308,10 @@ def schedule(needed, store: Store, executor=None, *, on_finish=None) -> int:
     blocked: dict[str, str] = {}
     while True:
         todo = needed()
+        # a teacher whose logits came meanwhile (recover_train_logits in another process)
+        # lets its students start
+        blocked = {c.run_id: blocked[c.run_id] for c in todo if c.run_id in blocked
+                   and not (c.teacher and (store.path(c.teacher) / TRAIN_LOGITS).is_file())}
         # a run that another still to train names as teacher stores its training-set logits
         # when it is published, while its weights are on this machine: a later session,
         # maybe on a fresh machine without them (they are not committed), can still use it

@@ -190,6 +190,23 @@ def test_a_run_whose_teacher_cannot_teach_waits_while_the_others_train(taught):
     assert taught.exists(other.run_id) and not taught.exists(blocked.run_id)
 
 
+def test_a_blocked_run_starts_once_its_teacher_gets_logits_from_elsewhere(taught, trained_teacher):
+    from kdhelpers.runner import schedule
+
+    images = full_training_images(load_dataset(TEACHER))
+    logits = Store(trained_teacher.parent).load(TEACHER.run_id).load_model().predict(images, verbose=0)
+    (taught.path(TEACHER.run_id) / "weights.keras").unlink()
+    blocked, other = student_of(TEACHER), RunConfig("mnist_student", epochs=1, data="sample", seed=7)
+
+    def recovered_meanwhile(config):  # what recover_train_logits does in another process
+        if config == other:
+            taught.add_train_logits(taught.load(TEACHER.run_id), logits)
+
+    assert schedule(lambda: [c for c in (blocked, other) if not taught.exists(c.run_id)], taught,
+                    on_finish=recovered_meanwhile) == 2
+    assert taught.exists(blocked.run_id)
+
+
 def test_logit_cache_equals_teacher_on_the_fly(taught, tmp_path):
     run_grid([TEACHER, student_of(TEACHER)], taught, progress=False)  # teacher stores logits
     teacher_run = taught.load(TEACHER.run_id)
