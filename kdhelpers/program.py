@@ -182,7 +182,7 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
     its work files (what the repository must carry to the next session), and ``problem``
     when it cannot resume as it is (an unreadable checkpoint, a log behind its checkpoint)."""
     from .train import CHECKPOINT, HISTORY_LOG, WORK_FILES, CheckpointError, checkpoint_epoch, \
-        read_epoch_log, unlogged_epochs
+        read_epoch_log, segments, unlogged_epochs
 
     found = []
     partial = store.root / ".partial"
@@ -200,6 +200,8 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
         entry["epochs_done"] = 0 if last is None else last + 1
         rows = read_epoch_log(work / HISTORY_LOG)
         entry["last_epoch_seconds"] = rows[-1].get("seconds") if rows else None
+        # a resume must run with these (train.fit refuses another count); empty: not recorded
+        entry["threads"] = sorted({s["threads"] for s in segments(work) if "threads" in s})
         missing = unlogged_epochs(work, entry["epochs_done"])
         if missing:
             entry["problem"] = (f"its epoch log lacks epochs {missing} that the checkpoint "
@@ -282,6 +284,8 @@ def format_plan(result: dict) -> str:
         for entry in interrupted:
             of = f" of {entry['epochs']}" if entry["epochs"] else ""
             state = f"PROBLEM: {entry['problem']}" if entry["problem"] else "resumable"
+            if not entry["problem"] and len(entry.get("threads", [])) == 1:
+                state += f" with {entry['threads'][0]} compute thread(s) per process"
             pace = (f" (last epoch {entry['last_epoch_seconds']:.0f} s on this machine)"
                     if entry.get("last_epoch_seconds") else "")
             lines.append(f"      {entry['run_id']}: {entry['epochs_done']}{of} epochs "

@@ -87,15 +87,21 @@ def test_interrupted_runs_are_listed_with_what_would_stop_their_resume(tmp_path)
     broken.mkdir()
     (broken / CHECKPOINT).write_bytes(b"cut short")
     (store.root / ".partial" / "good.lock").write_text("{}")  # a claim, not a run
+    (behind / "segments.jsonl").write_text('{"from_epoch": 0, "threads": 1}\n')
     found = {entry["run_id"]: entry for entry in program.interrupted_runs(store, {"good": 20})}
     assert sorted(found) == ["behind", "broken", "good"]
     assert found["good"]["epochs_done"] == 3 and found["good"]["problem"] is None
     assert found["good"]["bytes"] == (good / CHECKPOINT).stat().st_size + (good / HISTORY_LOG).stat().st_size
     assert "lacks epochs [2]" in found["behind"]["problem"]
+    assert found["behind"]["threads"] == [1] and found["good"]["threads"] == []
     assert "unreadable" in found["broken"]["problem"]
     text = program.format_plan({"profile": "smoke", "chapters": {}, "total_hours": 0.0,
                                 "done_hours": 0.0, "interrupted": list(found.values())})
     assert "good: 3 of 20 epochs checkpointed, resumable" in text and "PROBLEM" in text
+    found["good"]["threads"] = [1]
+    text = program.format_plan({"profile": "smoke", "chapters": {}, "total_hours": 0.0,
+                                "done_hours": 0.0, "interrupted": [found["good"]]})
+    assert "resumable with 1 compute thread(s) per process" in text
 
 
 def test_epoch_cost_is_fitted_on_every_training_size(tmp_path):
