@@ -182,7 +182,7 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
     its work files (what the repository must carry to the next session), and ``problem``
     when it cannot resume as it is (an unreadable checkpoint, a log behind its checkpoint)."""
     from .train import CHECKPOINT, HISTORY_LOG, WORK_FILES, CheckpointError, checkpoint_epoch, \
-        read_epoch_log, segments, unlogged_epochs
+        read_epoch_log, recorded_threads, segments, unlogged_epochs
 
     found = []
     partial = store.root / ".partial"
@@ -201,7 +201,7 @@ def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> l
         rows = read_epoch_log(work / HISTORY_LOG)
         entry["last_epoch_seconds"] = rows[-1].get("seconds") if rows else None
         # a resume must run with these (train.fit refuses another count); empty: not recorded
-        entry["threads"] = sorted({s["threads"] for s in segments(work) if "threads" in s})
+        entry["threads"] = sorted(recorded_threads(segments(work)))
         missing = unlogged_epochs(work, entry["epochs_done"])
         if missing:
             entry["problem"] = (f"its epoch log lacks epochs {missing} that the checkpoint "

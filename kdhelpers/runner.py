@@ -92,7 +92,9 @@ def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
 def trained_threads(metrics: dict) -> int:
     """The compute threads a finished run trained with: its stretches' record, else (runs
     finished before stretches recorded it) the settings its ``metrics.json`` names."""
-    recorded = {s["threads"] for s in metrics.get("segments", []) if "threads" in s}
+    from .train import recorded_threads
+
+    recorded = recorded_threads(metrics.get("segments", []))
     if len(recorded) == 1:
         return recorded.pop()
     machine = metrics.get("machine", {})

@@ -301,7 +301,7 @@ def _check_same_threads(config: RunConfig, work_dir: Path) -> None:
     process, ended with predictions differing on 4.4 % of the test images)."""
     from .provenance import compute_threads
 
-    before = {s["threads"] for s in segments(work_dir) if "threads" in s}
+    before = recorded_threads(segments(work_dir))
     now = compute_threads()
     if before and before != {now}:
         raise CheckpointError(
@@ -348,6 +348,12 @@ def segments(work_dir: Path) -> list[dict]:
         except json.JSONDecodeError:
             continue
     return rows
+
+
+def recorded_threads(stretches: list[dict]) -> set[int]:
+    """The compute threads a run's stretches (:func:`segments`' rows, or ``metrics.json``'s
+    ``segments``) recorded; empty for stretches from before they recorded it."""
+    return {s["threads"] for s in stretches if "threads" in s}
 
 
 def checkpoint_epoch(path: Path) -> int | None:
