@@ -1,4 +1,4 @@
-"""Settings of each experiment under the three profiles.
+"""Settings of each experiment under each profile (:data:`PROFILES`).
 
 * ``smoke``: every cell of every notebook in minutes, offline, on the bundled sample.
 * ``cpu``: a reduced protocol for a 2-core CPU (data fraction, epochs, grid, a width-0.5
@@ -6,6 +6,9 @@
   batch, schedule, epochs and data. Measured on the 2-core machine: 3.75 h of training for
   chapters 1-6 (the teacher 1.26 h of it; CIFAR students ~2.3 min each), about 4 h of wall
   time; chapter 7 comes on top. The status page sums the training behind each chapter.
+* ``converged``: students trained to their plateau on the whole pool, the teacher 5 pp
+  above them (the paper's regime, reached on the 2-core CPU over several sessions:
+  ``python -m kdhelpers.book plan --profile converged`` says what is left).
 * ``full``: the paper's protocol (GPU), with the same fair-baseline and seed rules.
 
 The ``KDHELPERS_PROFILE`` environment variable, when set, overrides the profile a notebook

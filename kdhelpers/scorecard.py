@@ -5,7 +5,7 @@ Used by the summary and the reproducibility pages."""
 from __future__ import annotations
 
 from . import claims, paper, profiles, report
-from .program import train_images
+from .estimates import train_images
 from .experiments import cifar_student, cifar_teacher
 
 SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
