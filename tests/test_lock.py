@@ -13,6 +13,7 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+import yaml
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,18 @@ def test_every_direct_dependency_is_locked_within_its_range():
         name = normalise(requirement.name)
         assert name in pins, f"{requirement} is not in {LOCK.name}"
         assert requirement.specifier.contains(pins[name], prereleases=True), (requirement, pins[name])
+
+
+def test_environment_yml_pins_the_locked_versions():
+    pins = locked()
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert f"python={compiled_for()[0]}" in conda
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pinned = dict(line.split("==") for line in pip_section if line != "-e .")
+    assert {normalise(n) for n in pinned} == {normalise(r.name) for r in direct_dependencies()}
+    assert {normalise(n): v for n, v in pinned.items()} == {
+        normalise(n): pins[normalise(n)] for n in pinned}
 
 
 def test_the_readme_commands_install_the_lock_then_kdhelpers_alone():
