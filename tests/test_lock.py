@@ -18,6 +18,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "lock.txt"
+GPU_LOCK = ROOT / "requirements" / "gpu-lock.txt"
 
 # Results kept although they ran on another version than the lock's: {(package, recorded
 # version): why the numbers stand}. Empty: everything recorded ran on the locked versions.
@@ -141,3 +142,14 @@ def test_the_readme_commands_install_the_lock_then_kdhelpers_alone():
             r"\.venv/bin/pip install (-q )?--no-compile --require-hashes --no-deps -r requirements/lock\.txt && "
             r"\.venv/bin/pip install (-q )?--no-compile --no-deps --no-build-isolation -e \. && ", command), command
         assert command.count("pip install") == 2, command
+
+
+def test_the_gpu_lock_is_the_cpu_lock_with_cuda_builds():
+    """requirements/gpu-lock.txt: TensorFlow's CUDA build in place of tensorflow-cpu, and
+    CUDA JAX, every package the two locks share at the same version."""
+    cpu, gpu = locked(), locked(GPU_LOCK)
+    assert compiled_for(GPU_LOCK) == compiled_for()
+    assert "tensorflow-cpu" not in gpu and gpu["tensorflow"] == cpu["tensorflow-cpu"]
+    assert gpu["jax-cuda12-plugin"] == gpu["jax"] == cpu["jax"]
+    assert {n: v for n, v in gpu.items() if n in cpu} == {n: v for n, v in cpu.items() if n in gpu}
+    assert set(cpu) - set(gpu) == {"tensorflow-cpu"}
