@@ -13,6 +13,7 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -153,3 +154,17 @@ def test_the_gpu_lock_is_the_cpu_lock_with_cuda_builds():
     assert gpu["jax-cuda12-plugin"] == gpu["jax"] == cpu["jax"]
     assert {n: v for n, v in gpu.items() if n in cpu} == {n: v for n, v in cpu.items() if n in gpu}
     assert set(cpu) - set(gpu) == {"tensorflow-cpu"}
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "book").glob("*.ipynb")))
+def test_the_colab_cell_installs_the_locks_keras_and_scipy(notebook):
+    """Colab keeps its own Python, TensorFlow and NumPy; of the lock it installs the Keras
+    and SciPy that ran the book, read from the clone's lock (README, Colab)."""
+    cells = json.loads((ROOT / "book" / notebook).read_text())["cells"]
+    source = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    assert "google.colab" in source and "requirements/lock.txt" in source
+    prefixes = re.search(r"line\.startswith\(\((.*?)\)\)", source)[1]
+    pins = locked()
+    for prefix in re.findall(r'"([a-z0-9-]+)=="', prefixes):
+        assert prefix in pins, prefix
+    assert sorted(re.findall(r'"([a-z0-9-]+)=="', prefixes)) == ["keras", "scipy"]
