@@ -9,6 +9,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 os.environ["KDHELPERS_PROFILE"] = "smoke"
 # One throw-away store for the whole session, shared by pytest-xdist's workers (they inherit
 # the controller's environment): a chapter reuses the runs another worker's chapter trained
@@ -55,6 +57,10 @@ LONGEST_FIRST = (
     "tests/test_losses.py",
 )
 LAST = ("book/summary.ipynb", "book/reproducibility.ipynb")
+# The quick lane, `pytest -m "not slow"`, leaves out the notebooks and these files: they train
+# runs end to end (processes killed and resumed, a fresh install, the JAX backend).
+SLOW_FILES = ("tests/test_concurrency.py", "tests/test_resume.py", "tests/test_runner.py",
+              "tests/test_install.py", "tests/test_backends.py")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -67,3 +73,7 @@ def pytest_collection_modifyitems(config, items):
         return len(LONGEST_FIRST)  # unlisted files: between the two lists, in collection order
 
     items.sort(key=rank)  # stable: a file's items (a notebook's cells) keep their order
+    for item in items:
+        name = item.path.relative_to(config.rootpath).as_posix()
+        if name.startswith("book/") or name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

@@ -1,9 +1,19 @@
 """kdhelpers: the helper package of the kd-report book (knowledge-distillation experiments).
 
-Modules, one concern each: ``models`` (the paper's architectures), ``distill`` (the KD loss
-and training model), ``schedules``, ``data``, ``config``/``store``/``train``/``runner``
-(cached, resumable runs), ``profiles``/``experiments`` (what each chapter runs), ``report``
-and ``plots`` (what each chapter shows), ``book`` (papermill driver).
+Modules, one concern each:
+
+* what is trained: ``models`` (the paper's architectures), ``distill`` (logit KD: the loss
+  classes and the model that trains with them), ``feature_kd`` (attention transfer, FitNets
+  hints), ``losses`` (the registry a config names), ``schedules``;
+* one run: ``data``, ``config`` (a run's settings and id), ``train`` (``fit``),
+  ``workfiles`` (checkpoint and logs of a run in progress), ``published`` (a finished run's
+  files), ``store`` and ``run_lock`` (where runs live, who trains which), ``runner``
+  (load or train), ``recovery`` (teacher logits for a run without weights), ``executors``;
+* the book's chapters: ``chapters``, ``profiles``, ``experiments`` (the runs each chapter
+  needs), ``program`` and ``estimates`` (what is left to train, in hours), ``claims``,
+  ``report``, ``plots``, ``scorecard``, ``paper`` (the paper's numbers), ``study``,
+  ``notebook``, ``provenance``, ``book`` (the papermill driver);
+* speed: ``bench``, ``bench_torch``, ``bench_workers``.
 """
 
 import os as _os

@@ -23,6 +23,7 @@ interval lies below the paper's gain), ``larger`` (above it).
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
 from scipy import stats
@@ -130,6 +131,40 @@ def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = N
     return result
 
 
+def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4) -> str:
+    """One bound of an interval as text, rounded outward: down for the ``"lower"`` side, up
+    for the ``"upper"``, so the printed interval always contains the exact one.
+
+    Digits are added (up to ``max_digits``) while the rounded bound would print as zero and
+    the exact one is not: a lower bound of +0.0003 prints ``+0.0003``, never ``+0.00``, so a
+    reader never sees an interval that seems to touch zero when it does not (outward
+    rounding can only move a bound towards zero, never across it). A bound closer to zero
+    than ``max_digits`` decimals shows its first significant digit (``+0.00003``).
+    """
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
+    rounding = ROUND_FLOOR if side == "lower" else ROUND_CEILING
+    # the shortest decimal that reads back as this float: 0.29 stays 0.29 (0.29 * 100 is
+    # 28.999..., and flooring that would widen the interval for nothing)
+    exact = Decimal(repr(float(value)))
+    places = digits
+    while True:
+        rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+        if rounded != 0 or exact == 0 or (places >= max_digits and places >= -exact.adjusted()):
+            return f"{rounded:+f}"
+        places += 1
+
+
+def interval_text(ci95, digits: int = 2, max_digits: int = 4) -> str:
+    """``"[+0.0003, +0.22]"``: a 95 % CI with its bounds rounded outward (:func:`bound_text`),
+    so every printed bound has the sign of the exact one; ``"no CI"`` when there is none."""
+    if ci95 is None:
+        return "no CI"
+    low, high = ci95
+    return (f"[{bound_text(low, 'lower', digits, max_digits)}, "
+            f"{bound_text(high, 'upper', digits, max_digits)}]")
+
+
 def describe(result: dict, unit: str = "pp") -> str:
     """``"68.15 vs 59.95: +8.20 pp [5.1, 11.3], paired, n=5"`` for a two-sample claim."""
     if result["a"] is None:
@@ -138,7 +173,7 @@ def describe(result: dict, unit: str = "pp") -> str:
     n = (f"n={len(result['a'])}" if len(result["a"]) == len(result["b"])
          else f"n={len(result['a'])}/{len(result['b'])}")
     ci = ("no CI (single run)" if result["ci95"] is None
-          else f"95 % CI [{result['ci95'][0]:+.2f}, {result['ci95'][1]:+.2f}]")
+          else f"95 % CI {interval_text(result['ci95'])}")
     pairing = "paired" if result["paired"] else "unpaired"
     return f"{a:.2f} vs {b:.2f}: {result['gain']:+.2f} {unit}, {ci}, {pairing}, {n}"
 

@@ -48,7 +48,7 @@ class RunConfig:
     ``virtual_teacher`` > 0 distils from Tf-KD's hand-made teacher with that probability on
     the true class (no teacher run). ``precision="mixed_bfloat16"`` computes in bfloat16 with
     float32 weights (about 2× faster on CPUs with AMX/AVX-512-BF16, 16× slower where bfloat16
-    is emulated, e.g. on AVX2-only CPUs; see bench/README.md). The profile (smoke/cpu/full) is
+    is emulated, e.g. on AVX2-only CPUs; see bench/README.md). The profile (``profiles.PROFILES``) is
     not a field: it only chooses these values, so equal settings under two profiles share one
     run.
     """

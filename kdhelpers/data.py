@@ -216,3 +216,17 @@ def load(name: str, *, fraction: float = 1.0, subset: str = "first", val_fractio
         x_test=scaled(raw["x_test"]), y_test=raw["y_test"].astype("int32"),
         train_index=train_index, val_index=val_index,
     )
+
+
+def load_dataset(config) -> Dataset:
+    """The data a :class:`~kdhelpers.config.RunConfig` names; ``data="full"`` refuses the
+    bundled sample (``KDHELPERS_DATA=sample``), which would otherwise be trained on and stored
+    as the full-data run."""
+    data_dir = SAMPLE if config.data == "sample" else None
+    if config.data == "full" and resolve_source() == SAMPLE:
+        raise ValueError(f"run {config.run_id} asks for data='full' but {ENV_VAR}="
+                         f"{SAMPLE!r} selects the bundled sample; unset {ENV_VAR} or "
+                         f"set it to a directory holding the full data sets, or use "
+                         f"data='sample' in the config")
+    return load(config.dataset, fraction=config.fraction, subset=config.subset,
+                val_fraction=config.val_fraction, split_seed=config.split_seed, data_dir=data_dir)

@@ -32,7 +32,10 @@ from ._checks import check_alpha, check_temperature
 def kd_loss(y_true, student_logits, teacher_logits, *, alpha, temperature):
     """Batch mean of ``(1-α)·CE(y, softmax(s)) + α·T²·KL(softmax(t/T) ‖ softmax(s/T))``.
 
-    ``y_true`` holds integer labels. The KL term is summed over classes. Log-probabilities
+    The functional form of what :class:`DistillationModel` trains with: the same
+    :class:`LogitDistillation` term and the same weights (``tests/test_training_path.py``
+    pins both against a float64 NumPy computation). ``y_true`` holds integer labels. The KL
+    term is summed over classes. Log-probabilities
     come from ``log_softmax``, so there is no probability clipping (Keras' ``KLDivergence``
     clips at 1e-7, which flattens the gradient for confidently wrong students at low T).
     """
@@ -49,11 +52,10 @@ def kd_loss(y_true, student_logits, teacher_logits, *, alpha, temperature):
             "teacher_logits": teacher_logits.shape[0]}
     if len({n for n in rows.values() if n is not None}) > 1:  # no silent broadcasting
         raise ValueError(f"kd_loss: the batch sizes differ: {rows}")
-    hard = keras.losses.sparse_categorical_crossentropy(y_true, student_logits, from_logits=True)
-    log_p_student = ops.log_softmax(student_logits / temperature, axis=-1)
-    log_p_teacher = ops.log_softmax(teacher_logits / temperature, axis=-1)
-    kl = ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
-    return ops.mean((1.0 - alpha) * hard + alpha * temperature**2 * kl)
+    hard = ops.mean(keras.losses.sparse_categorical_crossentropy(y_true, student_logits,
+                                                                 from_logits=True))
+    soft = LogitDistillation(temperature).compute_loss(student_logits, [], teacher_logits, [])
+    return (1.0 - alpha) * hard + alpha * soft
 
 
 def _check_labels(y_true, student_logits):

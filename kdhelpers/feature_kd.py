@@ -27,7 +27,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from ._checks import check_number, check_positive_int
+from . import losses
+from ._checks import check_alpha, check_number, check_positive_int
 from .distill import DistillationLoss, Distiller, LogitDistillation, feature_extractor
 
 
@@ -174,9 +175,6 @@ class FeatureDistillationModel(Distiller):
 
     def __init__(self, student, teacher, *, student_layers, teacher_layers, feature="at",
                  beta=1.0, alpha=0.0, temperature=1.0, **kwargs):
-        from . import losses
-        from ._checks import check_alpha
-
         self.alpha, self.beta, self.feature = check_alpha(alpha), check_number("beta", beta), feature
         terms = [(LogitDistillation(temperature), self.alpha)] if self.alpha else []
         terms.append((losses.create(feature, student_layers, teacher_layers), self.beta))

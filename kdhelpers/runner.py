@@ -20,21 +20,9 @@ import numpy as np
 
 from . import data, executors, provenance
 from .config import RunConfig
+from .data import load_dataset
+from .published import write_artifacts
 from .store import TRAIN_LOGITS, WEIGHTS, MissingLogitsError, MissingRunError, Run, Store, write_json
-
-
-def load_dataset(config: RunConfig) -> data.Dataset:
-    """The data a config names; ``data="full"`` refuses the bundled sample (``KDHELPERS_DATA=
-    sample``), which would otherwise be trained on and stored as the full-data run."""
-    data_dir = data.SAMPLE if config.data == "sample" else None
-    if config.data == "full" and data.resolve_source() == data.SAMPLE:
-        raise ValueError(f"run {config.run_id} asks for data='full' but {data.ENV_VAR}="
-                         f"{data.SAMPLE!r} selects the bundled sample; unset {data.ENV_VAR} or "
-                         f"set it to a directory holding the full data sets, or use "
-                         f"data='sample' in the config")
-    return data.load(config.dataset, fraction=config.fraction, subset=config.subset,
-                     val_fraction=config.val_fraction, split_seed=config.split_seed,
-                     data_dir=data_dir)
 
 
 full_training_images = data.full_training_images  # the rows a teacher's logits index
@@ -62,45 +50,6 @@ def train_logits(teacher: Run, store: Store) -> np.ndarray:
         return store_train_logits(teacher, store)
 
 
-def recover_train_logits(run_id: str, store: Store, scratch: Store) -> Run:
-    """Store the training-set logits of a finished run of ``store`` that has neither them
-    nor its weights (weights are not committed), so that it can teach.
-
-    Its config is re-trained in ``scratch`` (a finished run there is reused) and, only if
-    the re-trained run's test logits equal the stored ones exactly (the same protocol on the
-    same kind of CPU gives the same run, see ``train.fit``), the re-trained model predicts
-    the training set. Otherwise ``ValueError``, and ``store`` is left as it was: the
-    re-trained model would be another run, and its logits not this run's.
-    """
-    original = store.load(run_id)
-    if not scratch.exists(run_id):  # refuse before, not after, half an hour of training
-        wanted, here = trained_threads(original.metrics), provenance.compute_threads()
-        if wanted != here:
-            raise ValueError(f"run {run_id} was trained with {wanted} compute thread(s) and this "
-                             f"process has {here}, so its re-train could not reproduce it: start "
-                             f"Python with OMP_NUM_THREADS={wanted} TF_NUM_INTRAOP_THREADS={wanted}")
-    retrained = run(original.config, scratch)
-    ours, stored = retrained.logits("test"), original.logits("test")
-    if not np.array_equal(ours, stored):
-        differ = float(np.mean(ours.argmax(-1) != stored.argmax(-1)))
-        raise ValueError(f"run {run_id} re-trained in {scratch.root} does not reproduce its stored "
-                         f"test logits (predictions differ on {differ:.1%} of the test images; "
-                         f"another kind of CPU?): nothing stored")
-    return store.add_train_logits(original, train_logits(retrained, scratch))
-
-
-def trained_threads(metrics: dict) -> int:
-    """The compute threads a finished run trained with: its stretches' record, else (runs
-    finished before stretches recorded it) the settings its ``metrics.json`` names."""
-    from .train import recorded_threads
-
-    recorded = recorded_threads(metrics.get("segments", []))
-    if len(recorded) == 1:
-        return recorded.pop()
-    machine = metrics.get("machine", {})
-    return provenance.compute_threads(machine.get("environment", {}), machine.get("cpu_count"))
-
-
 def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
     """Predict ``teacher``'s full training set from its weights once, and store the logits."""
     try:
@@ -109,7 +58,7 @@ def store_train_logits(teacher: Run, store: Store) -> np.ndarray:
         raise MissingRunError(
             f"run {teacher.run_id} has never taught, so it has no stored training-set logits, "
             f"and its {WEIGHTS} is absent (weights are not committed): "
-            f"kdhelpers.runner.recover_train_logits re-trains it elsewhere and stores them if "
+            f"kdhelpers.recovery.recover_train_logits re-trains it elsewhere and stores them if "
             f"it reproduces the run exactly; or re-train it by deleting {teacher.path}") from error
     images = full_training_images(load_dataset(teacher.config))
     logits = model.predict(images, batch_size=512, verbose=0)
@@ -144,7 +93,8 @@ def run(config: RunConfig, store: Store | None = None, *, verbose: int = 0) -> R
 
 
 def _train_and_publish(config: RunConfig, store: Store, verbose: int) -> Run:
-    from .train import NonFiniteLossError, fit, resumed_at, segments
+    from .train import NonFiniteLossError, fit
+    from .workfiles import resumed_at, segments
 
     run_id = config.run_id
     provenance.loaded_code_revision()  # pin the revision before a long training starts
@@ -192,48 +142,6 @@ def teacher_inputs(config: RunConfig, store: Store, dataset: data.Dataset):
     if config.teacher:
         return teacher_logits_for(config, store, dataset), None, None
     return None, None, None
-
-
-def write_artifacts(folder, student, history, dataset: data.Dataset, started: float,
-                    resumed: list[int] = (), stretches: list[dict] = ()) -> None:
-    """Test logits, history, metrics and weights into ``folder``.
-
-    Training-set logits wait until the run teaches (:func:`store_train_logits`). The
-    recorded test accuracy is computed from the float16 logits as stored, so the two agree.
-    """
-    test_logits = student.predict(dataset.x_test, batch_size=512, verbose=0).astype("float16")
-    np.savez_compressed(folder / "logits.npz", test=test_logits)
-    write_json(folder / "history.json", history)
-    metrics = summarize(history, test_logits.astype("float32"), dataset,
-                        time.perf_counter() - started)
-    metrics["resumed_at_epochs"] = list(resumed)  # empty: trained without interruption
-    # each stretch of training: its first epoch, code revision, CPU, backend (train.segments)
-    metrics["segments"] = list(stretches)
-    write_json(folder / "metrics.json", metrics)
-    student.save(folder / WEIGHTS)
-
-
-def summarize(history: list[dict], test_logits: np.ndarray, dataset: data.Dataset,
-              seconds_this_call: float) -> dict:
-    """metrics.json: final test accuracy, validation-selected epoch, time, provenance."""
-    test_accuracy = float(np.mean(np.argmax(test_logits, axis=-1) == dataset.y_test))
-    val = [row.get("val_accuracy") for row in history]
-    best = int(np.argmax(val)) if val and val[0] is not None else None
-    return {
-        "test_accuracy": test_accuracy,
-        "final_val_accuracy": val[-1] if val else None,
-        "best_val_epoch": best,  # 0-based, picked on the validation split, never on test
-        "best_val_accuracy": val[best] if best is not None else None,
-        "final_train_accuracy": history[-1].get("accuracy") if history else None,
-        "epochs": len(history),
-        "train_seconds": float(sum(row["seconds"] for row in history)),
-        "wall_seconds_last_call": seconds_this_call,
-        "n_train": int(len(dataset.y_train)), "n_val": int(len(dataset.y_val)),
-        "n_test": int(len(dataset.y_test)),
-        # "sample", "keras" or "directory": never a machine's absolute path
-        "data_source": dataset.source if dataset.source in (data.SAMPLE, "keras") else "directory",
-        **provenance.record(),
-    }
 
 
 def dependency_order(configs: list[RunConfig], store: Store) -> list[RunConfig]:

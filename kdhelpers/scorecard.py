@@ -5,7 +5,7 @@ Used by the summary and the reproducibility pages."""
 from __future__ import annotations
 
 from . import claims, paper, profiles, report
-from .program import train_images
+from .estimates import train_images
 from .experiments import cifar_student, cifar_teacher
 
 SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
@@ -28,11 +28,13 @@ def all_claims(results: dict) -> list[tuple[str, dict]]:
 
 
 def gain_text(c: dict) -> str:
+    """``"+0.11 [+0.0003, +0.22]"``: the gain (rounded to nearest) and its 95 % CI (rounded
+    outward, :func:`kdhelpers.claims.interval_text`)."""
     if c.get("gain") is None:
         return "–"
     if c["ci95"] is None:
         return f"{c['gain']:+.2f} (no CI)"
-    return f"{c['gain']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
+    return f"{c['gain']:+.2f} {claims.interval_text(c['ci95'])}"
 
 
 def scorecard(results: dict, profile: str):

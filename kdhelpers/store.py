@@ -25,20 +25,18 @@ not list, which is ignored (and rewritten the next time it is needed).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import run_lock
 from .config import RunConfig
+from .data import load_dataset
 from .provenance import REPO_ROOT
 
 ARTIFACTS_ENV = "KDHELPERS_ARTIFACTS"
@@ -142,10 +140,6 @@ class Run:
         return model
 
     def _check_and_list_weights(self, model) -> None:
-        import numpy as np
-
-        from .runner import load_dataset
-
         stored = self.logits("test")
         x_test = load_dataset(self.config).x_test
         predicted = model.predict(x_test, batch_size=512, verbose=0).astype("float16")
@@ -219,72 +213,18 @@ class Store:
     def lock_path(self, run_id: str) -> Path:
         return self.root / ".partial" / f"{run_id}.lock"
 
-    @contextlib.contextmanager
     def claim(self, run_id: str, *, poll: float = 2.0, on_wait=None):
-        """Hold the exclusive right to train ``run_id`` in this store; waits while another
-        process holds it.
-
-        The claim is a POSIX record lock (``fcntl.lockf``) on ``.partial/<run id>.lock``:
-        the kernel releases it when its holder exits, however it dies, so a waiter takes
-        over a dead holder's claim at once and resumes from its checkpoint; no timeout is
-        needed. The file also names the holder (host, pid, start) for the waiting message.
-        Needs a file system with POSIX locks (local disks, NFSv4, Lustre, GPFS, CephFS).
-        """
-        path = self.lock_path(run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        told = False
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                if on_wait is not None and not told:
-                    on_wait(self.claim_holder(run_id))
-                    told = True
-                time.sleep(poll)
-                continue
-            # the holder we waited for may have removed the file after publishing: a lock on
-            # an unlinked file guards nothing, so start again on the file that is there now
-            try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            break
-        try:
-            holder = {"host": socket.gethostname(), "pid": os.getpid(),
-                      "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(holder).encode(), 0)
-            yield holder
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)  # before the unlock, so a waiter sees a new file next
-            os.close(fd)  # releases the lock
+        """Hold the exclusive right to train ``run_id`` in this store, waiting while another
+        process holds it (:func:`kdhelpers.run_lock.claim`)."""
+        return run_lock.claim(self.lock_path(run_id), poll=poll, on_wait=on_wait)
 
     def is_claimed(self, run_id: str) -> bool:
         """Whether another process holds the claim on ``run_id`` right now."""
-        try:
-            fd = os.open(self.lock_path(run_id), os.O_RDWR)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        finally:
-            os.close(fd)  # closing releases a lock this check took
-        return False
+        return run_lock.is_claimed(self.lock_path(run_id))
 
     def claim_holder(self, run_id: str) -> dict:
         """Who holds the claim on ``run_id`` (as its lock file says), or ``{}``."""
-        try:
-            return json.loads(self.lock_path(run_id).read_text() or "{}")
-        except (OSError, ValueError):
-            return {}
+        return run_lock.holder(self.lock_path(run_id))
 
     def discard_partial(self, run_id: str) -> None:
         """Remove a run's work files (after it is published, or when it failed)."""

@@ -42,3 +42,50 @@ def test_runner_trains_logit_and_feature_kd_on_jax(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == "jax" and set(result["recorded"]) == {"jax"}
     assert all(result["trained"]) and all(0.0 <= a <= 1.0 for a in result["accuracy"])
+
+
+JAX_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import jax
+    from kdhelpers import train
+    from kdhelpers.config import RunConfig
+    y, s, t = (np.asarray(a) for a in json.loads(sys.stdin.read()))
+    config = RunConfig("mnist_student", epochs=1, data="sample",
+                       teacher="mnist_teacher-0123456789ab", alpha=0.3, temperature=3.0)
+    model, _ = train.build_trainable(config)
+    inputs = {"images": np.zeros((len(y), 28, 28, 1), "float32"), "teacher_logits": t}
+    loss, grad = jax.value_and_grad(
+        lambda z: model.compute_loss(x=inputs, y=y, y_pred=z, training=True))(s)
+    print(json.dumps({"loss": float(loss), "grad": np.asarray(grad).tolist()}))
+""")
+
+
+def test_tensorflow_and_jax_train_with_the_same_loss_and_gradient():
+    """One batch of cached-logit KD through ``build_trainable``'s model on both backends."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kdhelpers import train
+    from kdhelpers.config import RunConfig
+
+    rng = np.random.default_rng(7)
+    y, s, t = (rng.integers(0, 10, 6), rng.normal(0, 2, (6, 10)).astype("float32"),
+               rng.normal(0, 3, (6, 10)).astype("float32"))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_backend_optimization_level=0"}
+    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True,
+                          input=json.dumps([y.tolist(), s.tolist(), t.tolist()]), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    on_jax = json.loads(done.stdout.strip().splitlines()[-1])
+    model, _ = train.build_trainable(RunConfig("mnist_student", epochs=1, data="sample",
+                                               teacher="mnist_teacher-0123456789ab",
+                                               alpha=0.3, temperature=3.0))
+    inputs = {"images": np.zeros((6, 28, 28, 1), "float32"), "teacher_logits": t}
+    logits = tf.constant(s)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = model.compute_loss(x=inputs, y=y, y_pred=logits, training=True)
+    grad, loss = keras.ops.convert_to_numpy(tape.gradient(loss, logits)), float(loss)
+    assert on_jax["loss"] == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(on_jax["grad"], grad, rtol=1e-5, atol=1e-7)

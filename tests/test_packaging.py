@@ -12,6 +12,10 @@ def normalise(requirement):
 
 
 def test_environment_yml_declares_the_same_dependencies_as_pyproject():
+    """The same packages; environment.yml pins them to the lock's versions, pyproject.toml
+    gives the ranges kdhelpers supports (tests/test_lock.py checks both against the lock)."""
+    from packaging.requirements import Requirement
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"])
     for name, extra in project["optional-dependencies"].items():
@@ -20,7 +24,8 @@ def test_environment_yml_declares_the_same_dependencies_as_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     conda_pip = {line for line in pip_section if line != "-e ."}
-    assert {normalise(r) for r in conda_pip} == {normalise(r) for r in declared}
+    assert {Requirement(r).name.lower() for r in conda_pip} == {
+        Requirement(r).name.lower() for r in declared}
 
 
 def test_jupyter_book_is_pinned_below_2():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kdhelpers import program
+from kdhelpers import estimates, program
 from kdhelpers.store import Store
 
 
@@ -36,15 +36,15 @@ def test_grid_chapters_announce_the_runs_that_follow_the_choice(tmp_path):
 
 def test_partly_trained_runs_count_their_remaining_epochs(tmp_path):
     from kdhelpers.config import RunConfig
-    from kdhelpers.train import HISTORY_LOG
+    from kdhelpers.workfiles import HISTORY_LOG
 
     store = Store(tmp_path / "artifacts")
     config = RunConfig("cifar_student", epochs=4, data="full")
-    whole = program.estimate_seconds(config, {}, store)
+    whole = estimates.estimate_seconds(config, {}, store)
     log = store.partial_path(config.run_id) / HISTORY_LOG
     log.parent.mkdir(parents=True)
     log.write_text('{"epoch": 0}\n{"epoch": 1}\n{"epoch": 2}\n')
-    assert program.estimate_seconds(config, {}, store) == pytest.approx(whole / 4)
+    assert estimates.estimate_seconds(config, {}, store) == pytest.approx(whole / 4)
 
 
 def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, monkeypatch):
@@ -76,7 +76,7 @@ def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, mon
 def test_interrupted_runs_are_listed_with_what_would_stop_their_resume(tmp_path):
     import numpy as np
 
-    from kdhelpers.train import CHECKPOINT, HISTORY_LOG
+    from kdhelpers.workfiles import CHECKPOINT, HISTORY_LOG
 
     store = Store(tmp_path / "artifacts")
     good, behind, broken = (store.partial_path(name) for name in ("good", "behind", "broken"))
@@ -121,9 +121,9 @@ def test_epoch_cost_is_fitted_on_every_training_size(tmp_path):
         (path / "config.json").write_text(json.dumps({"config": config.to_dict()}))
         (path / "metrics.json").write_text(json.dumps({"n_train": n}))
         (path / "history.json").write_text(json.dumps([{"seconds": t} for t in epoch_seconds]))
-    a, b = program.measured_speeds(store)[program._speed_key(config)]
+    a, b = estimates.measured_speeds(store)[estimates._speed_key(config)]
     assert a == pytest.approx(36 / 40500) and b == pytest.approx(10 - 4500 * 36 / 40500)
-    assert program.estimate_seconds(config, program.measured_speeds(store)) == pytest.approx(3 * 46)
+    assert estimates.estimate_seconds(config, estimates.measured_speeds(store)) == pytest.approx(3 * 46)
 
 
 def test_train_hands_free_workers_the_first_run_of_the_newest_plan(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from kdhelpers import train
+from kdhelpers import train, workfiles
 from kdhelpers.config import RunConfig
 from kdhelpers.runner import load_dataset, run
 from kdhelpers.store import CorruptRunError, Store
@@ -19,15 +19,15 @@ class Interrupted(Exception):
 
 
 def interrupt_after(monkeypatch, stop_epoch):
-    original = train.AtomicCheckpoint.on_epoch_end
+    original = workfiles.AtomicCheckpoint.on_epoch_end
 
     def crash(self, epoch, logs=None):
         original(self, epoch, logs)
         if epoch == stop_epoch:
             raise Interrupted
 
-    monkeypatch.setattr(train.AtomicCheckpoint, "on_epoch_end", crash)
-    return lambda: monkeypatch.setattr(train.AtomicCheckpoint, "on_epoch_end", original)
+    monkeypatch.setattr(workfiles.AtomicCheckpoint, "on_epoch_end", crash)
+    return lambda: monkeypatch.setattr(workfiles.AtomicCheckpoint, "on_epoch_end", original)
 
 
 def assert_same_variables(a, b):
@@ -80,7 +80,7 @@ def test_resumed_plain_run_is_bit_identical(tmp_path, monkeypatch, shuffle):
                                                monkeypatch, stop_epoch=0)
     assert_same_variables(whole, resumed)
     assert [r["loss"] for r in history] == [r["loss"] for r in resumed_history]
-    assert train.resumed_at(tmp_path / "resumed") == [1]
+    assert workfiles.resumed_at(tmp_path / "resumed") == [1]
 
 
 def test_resumed_logit_kd_run_is_bit_identical(tmp_path, monkeypatch):
@@ -133,7 +133,7 @@ def test_kill_after_training_but_before_publishing_keeps_the_training(store, mon
     monkeypatch.setattr(runner, "write_artifacts", killed)
     with pytest.raises(Interrupted):
         run(config, store)
-    log = (store.partial_path(config.run_id) / train.HISTORY_LOG).read_text()
+    log = (store.partial_path(config.run_id) / workfiles.HISTORY_LOG).read_text()
     monkeypatch.undo()
     result = run(config, store)
     assert result.metrics["resumed_at_epochs"] == [2]  # nothing was trained again
@@ -147,7 +147,7 @@ def test_torn_epoch_log_line_is_dropped_on_resume(tmp_path, monkeypatch, store):
     with pytest.raises(Interrupted):
         run(config, store)
     restore()
-    log = store.partial_path(config.run_id) / train.HISTORY_LOG
+    log = store.partial_path(config.run_id) / workfiles.HISTORY_LOG
     with log.open("a") as handle:
         handle.write('{"epoch": 1, "seconds": 0.')  # a kill in the middle of a line
     result = run(config, store)
@@ -187,8 +187,8 @@ def test_an_interrupted_run_carried_by_a_commit_resumes_in_a_fresh_clone(tmp_pat
     (work / "checkpoint.tmp").write_bytes(b"a checkpoint in mid-write")
     carried = carried_files(work)
     assert sorted(p.name for p in carried) == sorted(
-        name for name in train.WORK_FILES if (work / name).is_file())
-    assert {train.CHECKPOINT, train.HISTORY_LOG} <= {p.name for p in carried}
+        name for name in workfiles.WORK_FILES if (work / name).is_file())
+    assert {workfiles.CHECKPOINT, workfiles.HISTORY_LOG} <= {p.name for p in carried}
     for path in carried:
         target = fresh.partial_path(config.run_id) / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,13 +209,13 @@ def test_a_log_behind_its_checkpoint_is_refused_before_training(tmp_path, monkey
     with pytest.raises(Interrupted):
         train.fit(config, dataset, work_dir=tmp_path)
     restore()
-    log = tmp_path / train.HISTORY_LOG
+    log = tmp_path / workfiles.HISTORY_LOG
     log.write_text(log.read_text().splitlines()[0] + "\n")  # the log of epoch 0 alone
-    checkpoint = (tmp_path / train.CHECKPOINT).read_bytes()
-    with pytest.raises(train.CheckpointError, match=r"lacks epochs \[1\]"):
+    checkpoint = (tmp_path / workfiles.CHECKPOINT).read_bytes()
+    with pytest.raises(workfiles.CheckpointError, match=r"lacks epochs \[1\]"):
         train.fit(config, dataset, work_dir=tmp_path)
-    assert (tmp_path / train.CHECKPOINT).read_bytes() == checkpoint  # nothing computed is lost
-    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0]  # no stretch started
+    assert (tmp_path / workfiles.CHECKPOINT).read_bytes() == checkpoint  # nothing computed is lost
+    assert [s["from_epoch"] for s in workfiles.segments(tmp_path)] == [0]  # no stretch started
 
 
 def test_uninterrupted_run_records_no_resume(store):
@@ -226,8 +226,8 @@ def test_uninterrupted_run_records_no_resume(store):
 
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
     config = RunConfig("mnist_student", epochs=1, data="sample")
-    (tmp_path / train.CHECKPOINT).write_bytes(b"not an npz")
-    with pytest.raises(train.CheckpointError, match="checkpoint.npz is unreadable"):
+    (tmp_path / workfiles.CHECKPOINT).write_bytes(b"not an npz")
+    with pytest.raises(workfiles.CheckpointError, match="checkpoint.npz is unreadable"):
         train.fit(config, load_dataset(config), work_dir=tmp_path)
 
 
@@ -310,8 +310,8 @@ def test_numpy_numbers_are_accepted():
 
 def test_a_stretch_that_finished_no_epoch_is_not_listed(tmp_path):
     for epoch in (0, 0, 3, 3):  # started, stopped before epoch 0 ended, started again, ...
-        train._record_segment(tmp_path / train.SEGMENTS, epoch)
-    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0, 3]
+        workfiles.record_segment(tmp_path / workfiles.SEGMENTS, epoch)
+    assert [s["from_epoch"] for s in workfiles.segments(tmp_path)] == [0, 3]
 
 
 def test_a_resume_with_another_thread_count_is_refused_and_loses_nothing(tmp_path, monkeypatch):
@@ -324,13 +324,13 @@ def test_a_resume_with_another_thread_count_is_refused_and_loses_nothing(tmp_pat
     with pytest.raises(Interrupted):
         train.fit(config, dataset, work_dir=tmp_path)
     restore()
-    assert [s["threads"] for s in train.segments(tmp_path)] == [1]
-    checkpoint = (tmp_path / train.CHECKPOINT).read_bytes()
+    assert [s["threads"] for s in workfiles.segments(tmp_path)] == [1]
+    checkpoint = (tmp_path / workfiles.CHECKPOINT).read_bytes()
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
-    with pytest.raises(train.CheckpointError, match=r"trained with \[1\] compute thread.*this process has 2"):
+    with pytest.raises(workfiles.CheckpointError, match=r"trained with \[1\] compute thread.*this process has 2"):
         train.fit(config, dataset, work_dir=tmp_path)
-    assert (tmp_path / train.CHECKPOINT).read_bytes() == checkpoint
-    assert [s["from_epoch"] for s in train.segments(tmp_path)] == [0]
+    assert (tmp_path / workfiles.CHECKPOINT).read_bytes() == checkpoint
+    assert [s["from_epoch"] for s in workfiles.segments(tmp_path)] == [0]
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
     _, history = train.fit(config, dataset, work_dir=tmp_path)
     assert [row["epoch"] for row in history] == [0, 1]

@@ -125,7 +125,7 @@ def test_teacher_without_logits_or_weights_is_a_clear_error(taught):
 
 def test_a_teacher_that_lost_its_weights_recovers_its_logits_by_an_exact_retrain(
         taught, trained_teacher, tmp_path):
-    from kdhelpers.runner import recover_train_logits
+    from kdhelpers.recovery import recover_train_logits
 
     (taught.path(TEACHER.run_id) / "weights.keras").unlink()  # a fresh clone: never committed
     scratch = Store(tmp_path / "scratch")
@@ -137,13 +137,13 @@ def test_a_teacher_that_lost_its_weights_recovers_its_logits_by_an_exact_retrain
 
 
 def test_recovery_refuses_a_retrain_that_is_another_run(taught, tmp_path, monkeypatch):
-    from kdhelpers import runner
+    from kdhelpers import recovery, runner
 
     (taught.path(TEACHER.run_id) / "weights.keras").unlink()
     scratch = Store(tmp_path / "scratch")
     other = run(TEACHER.replace(seed=2), scratch)  # what a re-train on another CPU stands for
     monkeypatch.setattr(runner, "run", lambda config, store: other)
-    recover_train_logits = runner.recover_train_logits
+    recover_train_logits = recovery.recover_train_logits
     with pytest.raises(ValueError, match="does not reproduce its stored test logits"):
         recover_train_logits(TEACHER.run_id, taught, scratch)
     assert not (taught.path(TEACHER.run_id) / "train_logits.npz").exists()
@@ -394,18 +394,18 @@ def test_every_committed_run_keeps_its_id():
 
 
 def test_recovery_refuses_before_training_where_the_thread_count_differs(taught, tmp_path, monkeypatch):
-    from kdhelpers import runner
+    from kdhelpers import recovery, runner
 
     (taught.path(TEACHER.run_id) / "weights.keras").unlink()
-    trained_with = runner.trained_threads(taught.load(TEACHER.run_id).metrics)
+    trained_with = recovery.trained_threads(taught.load(TEACHER.run_id).metrics)
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", str(trained_with + 1))
     monkeypatch.setattr(runner, "run", lambda config, store: pytest.fail("trained anyway"))
     with pytest.raises(ValueError, match=f"trained with {trained_with} compute thread"):
-        runner.recover_train_logits(TEACHER.run_id, taught, Store(tmp_path / "scratch"))
+        recovery.recover_train_logits(TEACHER.run_id, taught, Store(tmp_path / "scratch"))
 
 
 def test_the_threads_a_run_trained_with_come_from_its_record():
-    from kdhelpers.runner import trained_threads
+    from kdhelpers.recovery import trained_threads
 
     assert trained_threads({"segments": [{"threads": 1}, {"threads": 1}]}) == 1
     # finished before stretches recorded threads: the settings of its metrics, else every core

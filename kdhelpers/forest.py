@@ -1,0 +1,252 @@
+"""The scorecard as one figure: a forest plot of every claim of the book.
+
+One row per claim, grouped by chapter (the paper's chapters, then those beyond it), one
+panel per profile side by side on a shared x axis (the first profile, ``converged`` by
+default, on the left as the headline). In a panel, our gain is a dot with its 95 % CI as a
+horizontal bar, both coloured by the verdict (:data:`kdhelpers.claims.VERDICTS`; an
+inconclusive dot is open), and the paper's gain an open black diamond; a claim the profile
+did not run, or did not test, is a note in its row instead of a dot. A claim whose setting
+differs between profiles only in a trailing parenthesis ("(T=8 vs T=2)" at one, "(T=8 vs
+T=4)" at the other) is one row, named without it.
+
+:func:`forest_plot` draws it (``compact=True``: chapter names instead of claim texts, to head
+a page); :func:`forest_rows` is the list of rows it draws, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_label  # noqa: F401
+
+# Okabe-Ito green and vermillion: told apart with the common colour-vision deficiencies;
+# grey for the verdicts that say nothing either way
+VERDICT_COLOURS = {"holds": "#009E73", "does not hold": "#D55E00", "inconclusive": "#8C8C8C",
+                   "not tested": "#555555"}
+NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 on white
+# hollow: our dot shows through it where the two agree
+PAPER_MARKER = dict(marker="D", markersize=6.5, markerfacecolor="none", markeredgecolor="black",
+                    markeredgewidth=1.2, linestyle="none")
+BAND = "#EDEDED"  # behind a chapter's header
+FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
+
+@dataclass(frozen=True)
+class Layout:
+    """Sizes in inches; :data:`FULL` for the scorecard, :data:`COMPACT` to head a page
+    (chapter names only, no claim text)."""
+    # 680 px at 100 dpi: the book's text column (676-690 px at a 1280 px window) shows it at
+    # its own size, so FONT is the size a reader sees
+    width: float = 6.8
+    labels: float = 2.95  # the label column
+    label_chars: int = 40  # where a claim's label wraps (see short_label)
+    claim: float = 0.2  # row pitch of a one-line claim; each further line adds `line`
+    line: float = 0.15
+    chapter: float = 0.27
+    part: float = 0.33
+    top: float = 0.85  # title and panel titles
+    bottom: float = 1.15  # ticks, x label, legend
+    compact: bool = False
+
+
+FULL = Layout()
+COMPACT = Layout(labels=1.3, claim=0.15, chapter=0.08, part=0.3, top=0.8, bottom=0.85,
+                 compact=True)
+
+
+def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: bool = False,
+                layout: Layout | None = None):
+    """The forest plot of :func:`forest_rows` as a matplotlib Figure, one panel per profile
+    of ``profiles`` that has results (the first on the left: the headline). ``compact``: the
+    same data under chapter names only, to head a page; the scorecard's figure names every
+    claim."""
+    import matplotlib.pyplot as plt
+    from matplotlib.transforms import blended_transform_factory
+
+    layout = layout or (COMPACT if compact else FULL)
+    shown = [p for p in profiles if p in by_profile]
+    if not shown:
+        raise ValueError(f"no results at any of the profiles {list(profiles)}")
+    rows = forest_rows(by_profile, shown)
+    heights = [_pitch(row, layout) for row in rows]
+    ys, total = [], 0.0
+    for h in heights:  # y: inches from the top of the rows, at the row's centre
+        ys.append(total + h / 2)
+        total += h
+    fig = plt.figure(figsize=(layout.width, layout.top + total + layout.bottom))
+    height = fig.get_figheight()
+    bottom, top = layout.bottom / height, (layout.bottom + total) / height
+    # an axes as wide as the figure, behind the panels: the chapters' bands, and the rows' y
+    # for the labels
+    back = fig.add_axes((0, bottom, 1, top - bottom), zorder=0)
+    back.set_axis_off()
+    back.set_ylim(total, 0)
+    gap, right = 0.18, 0.15
+    panel_width = (layout.width - layout.labels - right - gap * (len(shown) - 1)) / len(shown)
+    axes = []
+    for i in range(len(shown)):
+        left = (layout.labels + i * (panel_width + gap)) / layout.width
+        ax = fig.add_axes((left, bottom, panel_width / layout.width, top - bottom), zorder=1,
+                          sharex=axes[0] if axes else None)
+        ax.set_facecolor("none")
+        ax.set_ylim(total, 0)
+        axes.append(ax)
+    xlim = _x_range(rows, shown)
+    for ax, profile in zip(axes, shown):
+        _draw_panel(ax, rows, ys, heights, profile, xlim, layout, headline=ax is axes[0])
+    # labels are figure texts (x in inches from the left, y the rows'): drawn above the
+    # panels, so a chapter's title may run across them on its band
+    at = blended_transform_factory(fig.dpi_scale_trans, back.transData)
+    _draw_labels(fig, back, at, rows, ys, heights, layout)
+    middle = (layout.labels + layout.width - right) / 2 / layout.width
+    fig.text(middle, (layout.bottom - 0.45) / height, "gain over the comparison, percentage points",
+             ha="center", va="center", fontsize=FONT)
+    names = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+    title = (f"{'The claims' if layout.compact else 'Every claim'} at the {names} "
+             f"profile{'s' if len(shown) > 1 else ''}")
+    fig.text(0.08 / layout.width, 1 - 0.1 / height, title, ha="left", va="top",
+             fontsize=FONT + 1.5, fontweight="bold", gid="title")
+    fig.text(0.08 / layout.width, 1 - 0.33 / height,
+             "our gain (dot) with its 95 % CI (bar), the paper's gain (diamond)",
+             ha="left", va="top", fontsize=FONT)
+    _legend(fig, layout, (layout.bottom - 0.62) / height)
+    return fig
+
+
+def _pitch(row: Row, layout: Layout) -> float:
+    if row.kind == "part":
+        return layout.part
+    if row.kind == "chapter":
+        return layout.chapter
+    if layout.compact:
+        return layout.claim
+    return layout.claim + layout.line * short_label(row.text, layout.label_chars).count("\n")
+
+
+def _draw_labels(fig, back, at, rows, ys, heights, layout: Layout) -> None:
+    for i, (row, y, h) in enumerate(zip(rows, ys, heights)):
+        if row.kind == "part":
+            fig.text(0.08, y + h / 2 - 0.05, row.text, transform=at, ha="left", va="bottom",
+                     fontsize=FONT + 1, fontweight="bold", gid="part")
+        elif row.kind == "chapter":
+            back.axhspan(y - h / 2, y + h / 2, color=BAND, lw=0)
+            if not layout.compact:
+                fig.text(0.08, y, row.text, transform=at, ha="left", va="center",
+                         fontsize=FONT, fontweight="bold", gid="chapter")
+                continue
+            # compact: the chapter's name before its colon ("Experiment 3") beside its rows
+            span = []
+            for following, yy in zip(rows[i + 1:], ys[i + 1:]):
+                if following.kind != "claim":
+                    break
+                span.append(yy)
+            fig.text(0.08, (span[0] + span[-1]) / 2, row.text.split(":")[0], transform=at,
+                     ha="left", va="center", fontsize=FONT, fontweight="bold", gid="chapter")
+            half = layout.claim / 2 - 0.02
+            back.plot([layout.labels - 0.1] * 2, [span[0] - half, span[-1] + half], color="#999999",
+                      lw=1.2, transform=at)
+        elif not layout.compact:
+            fig.text(0.2, y, short_label(row.text, layout.label_chars), transform=at, ha="left",
+                     va="center", fontsize=FONT, linespacing=1.05, gid="label")
+
+
+def _x_range(rows, shown) -> tuple[float, float]:
+    values = [0.0]
+    for row in rows:
+        for profile, c in row.claims.items():
+            if profile not in shown:
+                continue
+            if c.get("paper_gain") is not None:
+                values.append(c["paper_gain"])
+            if c.get("tested", True) and c.get("gain") is not None:
+                values += [c["gain"], *(c.get("ci95") or [])]
+    low, high = min(values), max(values)
+    pad = 0.05 * (high - low or 1.0)
+    return low - pad, high + pad
+
+
+def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headline: bool) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlim(*xlim)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
+    ax.axvline(0, color="black", lw=0.9, zorder=1)
+    ax.grid(axis="x", color="#DDDDDD", lw=0.7)
+    ax.set_axisbelow(True)
+    ax.set_yticks([])
+    ax.tick_params(axis="x", labelsize=FONT)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(profile + (" (headline)" if headline and not layout.compact else ""),
+                 fontsize=FONT + 0.5, fontweight="bold", pad=4, gid="profile")
+    notes = []  # [first row, last row, text, colour, paper gains in those rows]
+    for i, (row, y, h) in enumerate(zip(rows, ys, heights)):
+        if row.kind != "claim":  # a band hides the zero line and grid behind a header
+            ax.axhspan(y - h / 2, y + h / 2, color=BAND if row.kind == "chapter" else "white",
+                       lw=0, zorder=1.5)
+        if row.kind != "claim":
+            continue
+        c = row.claims.get(profile)
+        if c is not None and c.get("paper_gain") is not None:
+            ax.plot([c["paper_gain"]], [y], zorder=3, gid=f"paper:{row.text}", **PAPER_MARKER)
+        if c is None:
+            note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
+        elif not c.get("tested", True):
+            note, colour = "not tested", VERDICT_COLOURS["not tested"]
+        elif c.get("gain") is None:
+            note, colour = "no gain measured", VERDICT_COLOURS[c["verdict"]]
+        else:
+            _draw_gain(ax, c, y, row.text)
+            continue
+        paper = [] if c is None or c.get("paper_gain") is None else [c["paper_gain"]]
+        # the same note in consecutive rows of a chapter is written once, across them
+        if notes and notes[-1][1] == i - 1 and notes[-1][2] == note:
+            notes[-1][1] = i
+            notes[-1][4] += paper
+        else:
+            notes.append([i, i, note, colour, paper])
+    for first, last, note, colour, paper in notes:
+        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim)
+
+
+def _draw_gain(ax, c: dict, y: float, text: str) -> None:
+    colour = VERDICT_COLOURS[c["verdict"]]
+    if c.get("ci95") is not None:
+        ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=2,
+                gid=f"ci:{text}")
+    # an inconclusive gain is an open dot: its interval includes zero (or there is none)
+    face = "white" if c["verdict"] == "inconclusive" else colour
+    ax.plot([c["gain"]], [y], marker="o", markersize=5.5, markerfacecolor=face,
+            markeredgecolor=colour, markeredgewidth=1.4, linestyle="none", zorder=4,
+            gid=f"gain:{text}")
+
+
+def _place_note(ax, y, note, colour, paper, xlim) -> None:
+    """Write a note in its row where it hides no paper diamond: centred, else at the side
+    away from the diamonds."""
+    span = xlim[1] - xlim[0]
+    where = [(x - xlim[0]) / span for x in paper]
+    if all(abs(w - 0.5) > 0.3 for w in where):
+        x, ha = 0.5, "center"
+    elif sum(where) / len(where) > 0.5:
+        x, ha = 0.02, "left"
+    else:
+        x, ha = 0.98, "right"
+    ax.text(x, y, note, transform=ax.get_yaxis_transform(), ha=ha, va="center",
+            fontsize=FONT, fontstyle="italic", color=colour, gid="note", zorder=5,
+            bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
+
+
+def _legend(fig, layout: Layout, top: float) -> None:
+    from matplotlib.lines import Line2D
+
+    words = ({"holds": "holds", "does not hold": "does not hold", "inconclusive": "inconclusive"}
+             if layout.compact else
+             {"holds": "holds: CI above 0", "does not hold": "does not hold: CI below 0",
+              "inconclusive": "inconclusive: CI includes 0"})
+    handles = [Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
+                      markerfacecolor="white" if v == "inconclusive" else VERDICT_COLOURS[v],
+                      markeredgewidth=1.4, label=label) for v, label in words.items()]
+    handles.append(Line2D([], [], label="the paper's gain", **PAPER_MARKER))
+    fig.legend(handles=handles, loc="upper center", ncol=4 if layout.compact else 2,
+               fontsize=FONT, frameon=False, bbox_to_anchor=(0.5, top), columnspacing=1.5,
+               handlelength=2.2, borderaxespad=0)

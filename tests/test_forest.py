@@ -1,0 +1,214 @@
+"""The forest plot draws every claim where its numbers say, and an interval's text never shows
+a bound tighter than the exact one, nor one that seems to touch zero when it does not."""
+
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.colors import to_hex  # noqa: E402
+
+from kdhelpers import claims, forest, scorecard  # noqa: E402
+
+# --- interval text ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ci, text", [
+    ([0.00032546390648154067, 0.21567453609350962], "[+0.0003, +0.22]"),  # cpu chapter 1
+    ([0.0004, 0.22], "[+0.0004, +0.22]"),
+    ([1.2897789409248377, 2.3502210590751544], "[+1.28, +2.36]"),  # outward, not to nearest
+    ([-7.789554968649421, -0.7424450313505826], "[-7.79, -0.74]"),
+    ([-1.2, 3.4], "[-1.20, +3.40]"),
+    ([-0.0003, -0.00002], "[-0.01, -0.00002]"),  # an upper bound below zero stays below it
+    ([0.29, 1.005], "[+0.29, +1.01]"),  # 0.29 is not widened to 0.28 by 0.29 * 100 = 28.99...
+    ([0.00003, 0.1], "[+0.00003, +0.10]"),  # past four digits: the first significant one
+])
+def test_interval_text_rounds_outward_and_never_prints_zero_for_a_nonzero_bound(ci, text):
+    assert claims.interval_text(ci) == text
+
+
+def test_interval_text_contains_the_exact_interval_and_keeps_each_bound_sign():
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        low, high = sorted(rng.normal(0, 1, 2) * 10.0 ** rng.integers(-5, 2, 2))
+        printed = [float(b) for b in re.findall(r"[+-][0-9.]+", claims.interval_text([low, high]))]
+        assert printed[0] <= low and printed[1] >= high
+        assert np.sign(printed[0]) == np.sign(low) and np.sign(printed[1]) == np.sign(high)
+        decimals = [len(b.split(".")[1]) for b in re.findall(r"[0-9.]+", claims.interval_text([low, high]))]
+        assert min(decimals) >= 2
+
+
+def test_interval_text_without_an_interval():
+    assert claims.interval_text(None) == "no CI"
+
+
+def test_gain_text_and_describe_print_the_outward_interval():
+    c = {"gain": 0.10799999999999557, "ci95": [0.00032546390648154067, 0.21567453609350962]}
+    assert scorecard.gain_text(c) == "+0.11 [+0.0003, +0.22]"
+    result = claims.claim("KD helps", "p", [70.0, 71.0, 72.0], [60.0, 61.5, 61.0], paired=True)
+    assert f"95 % CI {claims.interval_text(result['ci95'])}," in result["ours"]
+
+
+# --- the forest plot -------------------------------------------------------------------
+
+HOLDS = claims.claim("KD beats no KD (T=4 vs none)", "p", [70.0, 71.0, 72.0], [60.0, 61.5, 61.0],
+                     paired=True, paper_gain=2.0)
+UNCLEAR = claims.claim("T matters", "p", [70.0, 60.0], [65.0, 66.0], paired=True, paper_gain=-1.0)
+CPU_ONLY = claims.claim("KD beats no KD with 2 % of the data", "p", [50.0, 52.0, 51.0],
+                        [49.0, 50.5, 50.2], paired=True)
+NO_CI = claims.claim("One run each", "p", [70.0], [65.0], paper_gain=3.0)
+UNTESTED = claims.claim("TA helps", "p", [50.0, 51.0], [49.0, 50.0], tested=False,
+                        why="weak teacher", paper_gain=1.5)
+WORSE = claims.claim("Chain beats direct", "p", [60.0, 61.0, 60.5], [65.0, 66.0, 65.2],
+                     paired=True, paper_gain=1.0)
+BEYOND = claims.claim("AT beats KD (beyond the paper)", "not run", [72.0, 73.0, 72.5],
+                      [70.0, 71.0, 70.2])
+
+
+@pytest.fixture
+def by_profile():
+    converged = {"exp2": {"results": {"claims": [
+        {**HOLDS, "claim": "KD beats no KD (T=8 vs none)"}, UNCLEAR]}},  # another setting
+        "exp6": {"results": {"claims": [WORSE]}}}
+    cpu = {"exp2": {"results": {"claims": [HOLDS, UNCLEAR, CPU_ONLY]}},
+           "exp3": {"results": {"claims": [NO_CI]}},
+           "exp6": {"results": {"claims": [UNTESTED, WORSE]}},
+           "exp7": {"results": {"claims": [BEYOND]}}}
+    return {"cpu": cpu, "converged": converged, "smoke": {}}
+
+
+@pytest.fixture
+def figure(by_profile):
+    import matplotlib.pyplot as plt
+
+    fig = forest.forest_plot(by_profile)
+    yield fig
+    plt.close(fig)
+
+
+def panels(fig) -> dict:
+    return {ax.get_title().split(" ")[0]: ax for ax in fig.axes if ax.get_title()}
+
+
+def drawn(ax, kind: str) -> dict:
+    """``{claim text: Line2D}`` of one kind of mark (``ci``, ``gain``, ``paper``) in a panel."""
+    return {line.get_gid().split(":", 1)[1]: line for line in ax.get_lines()
+            if (line.get_gid() or "").startswith(kind + ":")}
+
+
+def texts(fig, gid: str) -> list:
+    return [t for t in fig.texts if t.get_gid() == gid]
+
+
+def test_rows_group_claims_by_chapter_paper_first_and_merge_a_claim_across_settings(by_profile):
+    rows = forest.forest_rows(by_profile)
+    assert [(r.kind, r.experiment) for r in rows] == [
+        ("part", None), ("chapter", "exp2"), ("claim", "exp2"), ("claim", "exp2"),
+        ("claim", "exp2"), ("chapter", "exp3"), ("claim", "exp3"), ("chapter", "exp6"),
+        ("claim", "exp6"), ("claim", "exp6"), ("part", None), ("chapter", "exp7"),
+        ("claim", "exp7")]
+    claim_rows = [r for r in rows if r.kind == "claim"]
+    # the two settings of one claim are one row, named by what they share
+    assert claim_rows[0].text == "KD beats no KD" and set(claim_rows[0].claims) == {"converged", "cpu"}
+    assert claim_rows[2].text == CPU_ONLY["claim"] and set(claim_rows[2].claims) == {"cpu"}
+    # a claim only cpu ran keeps its place before the one both ran
+    assert [r.text for r in claim_rows[4:6]] == ["TA helps", "Chain beats direct"]
+    assert rows[10].text == forest.PART_HEADERS["beyond"]
+
+
+def test_one_label_per_claim_at_its_row(figure, by_profile):
+    rows = forest.forest_rows(by_profile)
+    claim_rows = [r for r in rows if r.kind == "claim"]
+    labels = texts(figure, "label")
+    assert [t.get_text() for t in labels] == [forest.short_label(r.text) for r in claim_rows]
+    assert len(texts(figure, "chapter")) == 4 and len(texts(figure, "part")) == 2
+    ci = drawn(panels(figure)["cpu"], "ci")
+    for label, row in zip(labels, claim_rows):
+        if row.text in ci:
+            assert ci[row.text].get_ydata()[0] == pytest.approx(label.get_position()[1])
+
+
+def test_each_bar_spans_its_ci_and_is_coloured_by_the_verdict(figure, by_profile):
+    ax = panels(figure)
+    for profile in ("converged", "cpu"):
+        ci, gain = drawn(ax[profile], "ci"), drawn(ax[profile], "gain")
+        expected = {r.text: r.claims[profile] for r in forest.forest_rows(by_profile)
+                    if profile in r.claims and r.claims[profile]["tested"]}
+        assert set(gain) == set(expected)
+        assert set(ci) == {text for text, c in expected.items() if c["ci95"] is not None}
+        for text, c in expected.items():
+            colour = forest.VERDICT_COLOURS[c["verdict"]].lower()
+            assert list(gain[text].get_xdata()) == [c["gain"]]
+            assert to_hex(gain[text].get_markeredgecolor()) == colour
+            if c["ci95"] is not None:
+                assert list(ci[text].get_xdata()) == list(c["ci95"])
+                assert to_hex(ci[text].get_color()) == colour
+    verdicts = {text: to_hex(line.get_color()) for text, line in drawn(ax["cpu"], "ci").items()}
+    assert verdicts["KD beats no KD"] == forest.VERDICT_COLOURS["holds"].lower()
+    assert verdicts["Chain beats direct"] == forest.VERDICT_COLOURS["does not hold"].lower()
+    assert verdicts["T matters"] == forest.VERDICT_COLOURS["inconclusive"].lower()
+
+
+def test_the_paper_marker_sits_at_the_papers_gain(figure):
+    paper = {p: {text: list(line.get_xdata()) for text, line in drawn(ax, "paper").items()}
+             for p, ax in panels(figure).items()}
+    assert paper["cpu"] == {"KD beats no KD": [2.0], "T matters": [-1.0], "One run each": [3.0],
+                            "TA helps": [1.5], "Chain beats direct": [1.0]}
+    assert paper["converged"] == {"KD beats no KD": [2.0], "T matters": [-1.0],
+                                  "Chain beats direct": [1.0]}
+
+
+def test_missing_untested_and_unmeasured_claims_are_notes_in_their_rows(figure):
+    ax = panels(figure)
+    notes = {p: sorted(t.get_text() for t in a.texts if t.get_gid() == "note") for p, a in ax.items()}
+    # converged: chapter 2's and chapter 6's cpu-only claims, chapters 3 and 7
+    assert notes["converged"] == ["not run at converged"] * 4
+    assert notes["cpu"] == ["not tested"]
+    assert "TA helps" not in drawn(ax["cpu"], "gain")
+    assert "One run each" in drawn(ax["cpu"], "gain") and "One run each" not in drawn(ax["cpu"], "ci")
+
+
+def test_the_title_names_the_profiles_and_each_panel_its_own(figure):
+    title = texts(figure, "title")[0].get_text()
+    assert "converged" in title and "cpu" in title and "smoke" not in title
+    assert list(panels(figure)) == ["converged", "cpu"]  # the headline on the left
+
+
+def test_compact_draws_the_same_marks_under_chapter_names(by_profile):
+    import matplotlib.pyplot as plt
+
+    fig = forest.forest_plot(by_profile, compact=True)
+    full = forest.forest_plot(by_profile)
+    try:
+        assert texts(fig, "label") == [] and len(texts(fig, "chapter")) == 4
+        for profile in ("converged", "cpu"):
+            for kind in ("ci", "gain", "paper"):
+                assert ({t: list(l.get_xdata()) for t, l in drawn(panels(fig)[profile], kind).items()}
+                        == {t: list(l.get_xdata()) for t, l in drawn(panels(full)[profile], kind).items()})
+    finally:
+        plt.close(fig)
+        plt.close(full)
+
+
+def test_a_single_profile_is_one_panel():
+    import matplotlib.pyplot as plt
+
+    fig = forest.forest_plot({"cpu": {"exp2": {"results": {"claims": [HOLDS]}}}})
+    try:
+        assert list(panels(fig)) == ["cpu"] and "profiles" not in texts(fig, "title")[0].get_text()
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="no results"):
+        forest.forest_plot({"smoke": {}})
+
+
+def test_short_label_wraps_on_at_most_three_lines_and_never_inside_a_parenthesis():
+    text = "CIFAR-10: the best (α, T) cell beats the no-KD baseline at every setting we tried"
+    label = forest.short_label(text, 40)
+    assert "no KD" in label and 2 <= label.count("\n") + 1 <= 3
+    assert "(α,\u00a0T)" in label
+    assert all(len(line) <= 40 for line in label.splitlines())
+    assert forest.short_label("AT beats KD (beyond the paper)") == "AT beats KD"
