@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from . import data, provenance
-from .store import Store
+from .store import ARTIFACTS_ENV, Store
 
 
 def header(settings: dict, store: Store | None = None) -> None:
@@ -35,9 +35,10 @@ def header(settings: dict, store: Store | None = None) -> None:
 
 def describe_store(store: Store) -> str:
     """Where runs are read and written: relative to the checkout when inside it (the
-    committed runs), else the absolute path."""
+    committed runs), else said without the path (a page never shows a path of the machine
+    that executed it)."""
     try:
         return f"artifacts/ of the repository checkout ({store.root.relative_to(provenance.REPO_ROOT)})" \
-            if provenance.in_checkout() else str(store.root)
+            if provenance.in_checkout() else f"a store named by {ARTIFACTS_ENV}"
     except ValueError:
-        return str(store.root)
+        return f"{store.root.name}/ outside this checkout, named by {ARTIFACTS_ENV}"

@@ -121,10 +121,14 @@ def claims_table(claims_):
     return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "size", "verdict"], rows)
 
 
-def glue(**values) -> None:
+def glue(*, plain_strings: bool = False, **values) -> None:
     """Expose results to the chapter's prose through myst-nb, so the discussion quotes the
     executed numbers instead of hand-copied ones: numbers as ``{glue:text}`name:.2f```,
-    strings (e.g. a verdict) as ``{glue:md}`name```. Without myst-nb (Colab) it does nothing."""
+    strings (e.g. a verdict) as ``{glue:md}`name```. Without myst-nb (Colab) it does nothing.
+
+    ``plain_strings=True`` glues strings as text, for another page to quote as
+    ``{glue:text}`page.ipynb::name:s``` (myst-nb 1.4 pastes Markdown across pages as an
+    object's repr)."""
     try:
         from IPython.display import Markdown
         from myst_nb import glue as myst_glue
@@ -133,7 +137,8 @@ def glue(**values) -> None:
     for name, value in values.items():
         if isinstance(value, np.generic):  # myst-nb formats from the repr: np.float64(...) fails
             value = value.item()
-        myst_glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
+        markdown = isinstance(value, str) and not plain_strings
+        myst_glue(name, Markdown(value) if markdown else value, display=False)
 
 
 def describe_teacher(run) -> str:
