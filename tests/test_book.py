@@ -26,8 +26,9 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
     # the page shows figures and tables first: code folds, papermill's injected cell included
-    assert all("hide-input" in c.metadata.get("tags", []) for c in code)
-    outputs = "".join(o.get("text", "") for c in code for o in c.get("outputs", []))
+    assert all({"hide-input", "remove-cell"} & set(c.metadata.get("tags", [])) for c in code)
+    outputs = "".join(o.get("text", "") or o.get("data", {}).get("text/markdown", "")
+                      for c in code for o in c.get("outputs", []))
     assert re.search(r"profile: (smoke|cpu|converged|full)", outputs)
 
 
