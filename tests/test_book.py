@@ -174,7 +174,7 @@ def test_an_executed_chapter_folds_papermills_injected_cell(tmp_path, monkeypatc
     record = book.execute("tiny", "cpu", book_dir=tmp_path)
     cells = nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
     injected = [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "hide-input" in injected[0].metadata.tags
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata.tags
     assert cells[-1].outputs[0]["text"] == "cpu\n" and record["profile"] == "cpu"
 
 
