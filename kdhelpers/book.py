@@ -70,15 +70,19 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
 
 
 def _hide_injected_parameters(path: Path) -> None:
-    """Fold the cell papermill adds (``# Parameters``) like every other code cell: the page's
-    header already prints the profile, and papermill has no option to tag the cell itself."""
+    """Keep the book's pages for results: the cell papermill adds (``# Parameters``; the
+    header states the profile) and the Colab set-up cell (it does nothing off Colab) are
+    left out of the built page (``remove-cell``; the notebook keeps them, Colab runs the
+    set-up); papermill has no option to tag its cell itself."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        if "injected-parameters" in tags and "hide-input" not in tags:
-            cell.metadata["tags"] = [*tags, "hide-input"]
+        set_up = "injected-parameters" in tags or (
+            cell.cell_type == "code" and "google.colab" in cell.source)
+        if set_up and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(nb, path)
 
 

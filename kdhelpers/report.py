@@ -82,8 +82,8 @@ def save_results(experiment: str, profile: str, results: dict, runs, store: Stor
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
     trained = sum(getattr(r, "trained", False) for r in {r.run_id: r for r in runs}.values())
-    print(f"runs behind this chapter: {len(cost)} ({trained} trained by this execution, "
-          f"{len(cost) - trained} loaded from the store)")
+    print(f"runs behind this chapter: {len(cost)} ({trained} trained now, "
+          f"{len(cost) - trained} from the store)")
     return path
 
 

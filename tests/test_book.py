@@ -26,8 +26,9 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
     # the page shows figures and tables first: code folds, papermill's injected cell included
-    assert all("hide-input" in c.metadata.get("tags", []) for c in code)
-    outputs = "".join(o.get("text", "") for c in code for o in c.get("outputs", []))
+    assert all({"hide-input", "remove-cell"} & set(c.metadata.get("tags", [])) for c in code)
+    outputs = "".join(o.get("text", "") or o.get("data", {}).get("text/markdown", "")
+                      for c in code for o in c.get("outputs", []))
     assert re.search(r"profile: (smoke|cpu|converged|full)", outputs)
 
 
@@ -173,7 +174,7 @@ def test_an_executed_chapter_folds_papermills_injected_cell(tmp_path, monkeypatc
     record = book.execute("tiny", "cpu", book_dir=tmp_path)
     cells = nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
     injected = [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "hide-input" in injected[0].metadata.tags
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata.tags
     assert cells[-1].outputs[0]["text"] == "cpu\n" and record["profile"] == "cpu"
 
 
