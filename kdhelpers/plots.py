@@ -48,9 +48,10 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
 
 
 def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
-              ylabel: str = "test accuracy (%)"):
+              ylabel: str = "test accuracy (%)", paper_label: str = "paper (one run)"):
     """One dot per seed for each side (``{label: [runs]}``), grey lines joining runs of the
-    same seed, the mean with its 95 % t-interval, and the paper's single run as a star."""
+    same seed, the mean with its 95 % t-interval, and the paper's value as a star
+    (``paper_label`` says what it is: one run, or a mean)."""
     from scipy import stats
 
     fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(sides) + 2), 4), constrained_layout=True)
@@ -68,8 +69,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
         value = (paper_values or {}).get(label)
         if value is not None:
             ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
-                       label="paper (one run)" if not any(
-                           t.get_label() == "paper (one run)" for t in ax.collections) else None)
+                       label=paper_label if not any(
+                           t.get_label() == paper_label for t in ax.collections) else None)
     for points in by_seed.values():
         if len(points) > 1:
             xs, ys = zip(*points)
