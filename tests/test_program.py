@@ -2,7 +2,7 @@
 
 import pytest
 
-from kdhelpers import estimates, program
+from kdhelpers import estimates, profiles, program
 from kdhelpers.store import Store
 
 
@@ -29,9 +29,10 @@ def test_grid_chapters_announce_the_runs_that_follow_the_choice(tmp_path):
     # the no-KD probe do not
     assert chapter["waiting"] == 6 and len(chapter["todo"]) == 13
     assert "6 of them wait for a teacher still to train" in program.format_plan(result)
-    text = program.format_plan(program.plan(["exp2", "exp3", "exp6"], "converged",
-                                            Store(tmp_path / "artifacts")))
-    assert "budget: about 20 CPU-hours" in text and "exp6" in text
+    budgeted = list(profiles.BUDGET_CHAPTERS["converged"])
+    text = program.format_plan(program.plan(budgeted, "converged", Store(tmp_path / "artifacts")))
+    assert f"budget: about {profiles.BUDGET_HOURS['converged']:g} CPU-hours for chapters " \
+           f"{', '.join(budgeted)}" in text
 
 
 def test_partly_trained_runs_count_their_remaining_epochs(tmp_path):

@@ -34,7 +34,8 @@ def test_side_by_side_marks_what_a_profile_did_not_run(by_profile):
 
 def test_scorecard_rows_carry_gain_ci_size_and_why(by_profile):
     table = scorecard.scorecard(by_profile["cpu"], "cpu").data
-    assert "no: weak teacher" in table and "**not tested**" in table
+    assert "**not tested** (1)" in table and table.count("weak teacher") == 1
+    assert table.rstrip().endswith("(1) not tested: weak teacher")
     assert "+10.17 [" in table and "| +2.00 |" in table
 
 
