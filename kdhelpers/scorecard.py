@@ -11,8 +11,9 @@ from .experiments import cifar_student, cifar_teacher
 SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
 
 
-def results_by_profile(store=None, order=("cpu", "converged", "full", "smoke")) -> dict:
-    """``{profile: {experiment: saved results}}`` for every profile that has results."""
+def results_by_profile(store=None, order=("converged", "cpu", "full", "smoke")) -> dict:
+    """``{profile: {experiment: saved results}}`` for every profile that has results, the
+    paper's regime (``converged``) first."""
     found = {}
     for profile in order:
         results = report.load_results(profile, store)
