@@ -83,11 +83,19 @@ def test_a_killed_grid_is_taken_over_exactly_by_a_waiting_process(tmp_path):
     first = json.loads(waiter.stdout.readline())  # the published run: loaded, not redone
     published = {p.name: (p / "metrics.json").stat().st_mtime_ns
                  for p in root.glob("cifar_student-*")}
-    time.sleep(1)  # the waiter now waits on the holder's claim of the second run
+    model, seed, epochs = grid[1]
+    second = RunConfig(model, epochs=epochs, data="sample", seed=seed).run_id
+    # kill only once the second run has a checkpoint of its own: a fixed sleep raced with a
+    # loaded machine (CI, a training job beside it), and the waiter then trained from scratch
+    deadline = time.monotonic() + 120
+    while not (root / ".partial" / second / "checkpoint.npz").exists():
+        assert holder.poll() is None, "the holder ended before its second run checkpointed"
+        assert time.monotonic() < deadline, "the second run never checkpointed"
+        time.sleep(0.02)
     assert holder.poll() is None, "the holder finished before it could be killed"
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    model, seed, epochs = grid[1]  # trained here, without interruption, while the waiter resumes
+    # trained here, without interruption, while the waiter resumes
     whole = run(RunConfig(model, epochs=epochs, data="sample", seed=seed),
                 Store(tmp_path / "uninterrupted"))
     results = [first, *outcome(waiter)]
