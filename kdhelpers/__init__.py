@@ -8,7 +8,8 @@ Modules, one concern each:
 * one run: ``data``, ``config`` (a run's settings and id), ``train`` (``fit``),
   ``workfiles`` (checkpoint and logs of a run in progress), ``published`` (a finished run's
   files), ``store`` and ``run_lock`` (where runs live, who trains which), ``runner``
-  (load or train), ``recovery`` (teacher logits for a run without weights), ``executors``;
+  (load or train), ``recovery`` (teacher logits for a run without weights), ``executors``,
+  ``backend_check`` (runs trained twice, on two backends);
 * the book's chapters: ``chapters``, ``profiles``, ``experiments`` (the runs each chapter
   needs), ``program`` and ``estimates`` (what is left to train, in hours), ``claims``,
   ``report``, ``plots``, ``scorecard``, ``paper`` (the paper's numbers), ``study``,
