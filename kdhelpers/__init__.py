@@ -10,8 +10,9 @@ Modules, one concern each:
   files), ``store`` and ``run_lock`` (where runs live, who trains which), ``runner``
   (load or train), ``recovery`` (teacher logits for a run without weights), ``executors``,
   ``backend_check`` (runs trained twice, on two backends);
-* the book's chapters: ``chapters``, ``profiles``, ``experiments`` (the runs each chapter
-  needs), ``program`` and ``estimates`` (what is left to train, in hours), ``claims``,
+* the book's chapters: ``chapters``, ``stages`` (how a chapter's runs come), ``profiles``,
+  ``experiments`` (the runs each chapter needs), ``program`` and ``estimates`` (what is left
+  to train, in hours), ``claims``,
   ``report``, ``plots``, ``scorecard``, ``paper`` (the paper's numbers), ``study``,
   ``notebook``, ``provenance``, ``book`` (the papermill driver);
 * speed: ``bench``, ``bench_torch``, ``bench_workers``.

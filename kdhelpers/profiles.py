@@ -24,8 +24,10 @@ from . import chapters
 from ._checks import check_choice
 
 PROFILE_ENV = "KDHELPERS_PROFILE"
-PROFILES = ("smoke", "cpu", "converged", "full")
-EXPERIMENTS = chapters.EXPERIMENTS
+PROFILES = ["smoke", "cpu", "converged", "full"]
+# the order in which the summary pages show profiles: the paper's regime first
+HEADLINE_ORDER = ["converged", "cpu", "full", "smoke"]
+EXPERIMENTS = chapters.EXPERIMENTS  # the same list: a registered chapter is in it
 
 _CIFAR_TEACHER = {
     "smoke": dict(model="resnet18", width=0.25, epochs=1, optimizer="sgd", learning_rate=0.1,
@@ -170,6 +172,9 @@ def resolve(experiment: str, profile: str, *, honour_env: bool = True, **overrid
     profile = active_profile(profile) if honour_env else profile
     check_choice("profile", profile, PROFILES)
     table = _EXPERIMENT[experiment]
+    if profile not in table:
+        raise ValueError(f"{experiment} has no settings for profile {profile!r}; it has them for "
+                         f"{sorted(k for k in table if k != '*')}")
     settings = {"profile": profile, "common": dict(_COMMON[profile]), "seeds": list(_SEEDS[profile]),
                 "selection_seed": SELECTION_SEED,
                 "teacher": dict(_CIFAR_TEACHER[profile]), "student": dict(_STUDENT[profile]),
@@ -187,3 +192,43 @@ def resolve(experiment: str, profile: str, *, honour_env: bool = True, **overrid
             else:
                 settings[key] = value
     return settings
+
+
+def register_experiment(key: str, table: dict) -> None:
+    """Settings of a registered chapter (``chapters.register``): ``{profile: settings}``,
+    plus ``"*"`` for settings every profile shares, as in ``_EXPERIMENT`` above."""
+    if key in _EXPERIMENT:
+        raise ValueError(f"experiment {key!r} has settings already; registered: {list(_EXPERIMENT)}")
+    unknown = set(table) - set(PROFILES) - {"*"}
+    if unknown:
+        raise ValueError(f"settings of {key!r} name unknown profiles {sorted(unknown)}; "
+                         f"profiles: {PROFILES} (or '*' for all)")
+    _EXPERIMENT[key] = copy.deepcopy(table)
+
+
+def register_profile(name: str, *, like: str, seeds=None, common=None, teacher=None,
+                     student=None) -> None:
+    """A new profile: ``like``'s seeds, data, teacher and student protocol, with the given
+    parts replaced (``common``, ``teacher``, ``student``: fields that change). Every
+    chapter to be run at it needs settings for it: :func:`register_experiment`, or an entry
+    under its key in ``_EXPERIMENT``."""
+    check_choice("like", like, PROFILES)
+    if name in PROFILES:
+        raise ValueError(f"profile {name!r} exists already; profiles: {PROFILES}")
+    _SEEDS[name] = list(seeds if seeds is not None else _SEEDS[like])
+    _COMMON[name] = {**_COMMON[like], **(common or {})}
+    _CIFAR_TEACHER[name] = {**_CIFAR_TEACHER[like], **(teacher or {})}
+    _STUDENT[name] = {**_STUDENT[like], **(student or {})}
+    PROFILES.append(name)
+    HEADLINE_ORDER.append(name)
+
+
+def unregister(*, profile: str | None = None, experiment: str | None = None) -> None:
+    """Remove what :func:`register_profile` or :func:`register_experiment` added."""
+    if profile is not None:
+        for table in (_SEEDS, _COMMON, _CIFAR_TEACHER, _STUDENT):
+            table.pop(profile, None)
+        PROFILES[:] = [p for p in PROFILES if p != profile]
+        HEADLINE_ORDER[:] = [p for p in HEADLINE_ORDER if p != profile]
+    if experiment is not None:
+        _EXPERIMENT.pop(experiment, None)

@@ -3,10 +3,10 @@
     python -m kdhelpers.book plan --profile converged --only exp2 exp3 exp6
     python -m kdhelpers.book train --profile converged --only exp2 exp3 exp6 [--workers 2]
 
-A chapter's runs come in stages: everything its builder in :mod:`kdhelpers.experiments`
-names up front (teachers, baselines, grids), then what depends on a choice made on
-validation (a grid's best cell over the evaluation seeds; chapter 7's picked weights). The
-plan lists the runs not yet in the store and, for a choice not yet made, how many runs will
+A chapter's runs come in stages, declared with the chapter (:mod:`kdhelpers.stages`):
+everything its builder names up front (teachers, baselines, grids), then what depends on a
+choice made on validation (a grid's best cell over the evaluation seeds; chapter 7's picked
+weights). The plan lists the runs not yet in the store and, for a choice not yet made, how many runs will
 follow it. ``train`` trains the known runs, makes the choices, and repeats until the
 chapters need nothing more: the notebooks then execute from the store in seconds.
 
@@ -15,89 +15,17 @@ Hours are estimated by :mod:`kdhelpers.estimates` from the speed of finished run
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from . import chapters, experiments, profiles, report
-from .config import RunConfig
+from . import chapters, profiles
 from .estimates import estimate_seconds, measured_speeds
+from .stages import ChapterPlan, flatten  # noqa: F401  (flatten: part of this module's API)
 from .store import Store
-
-@dataclass
-class ChapterPlan:
-    """The runs a chapter needs now, and the runs that will follow choices not yet made."""
-
-    experiment: str
-    runs: list[RunConfig]
-    pending: list[tuple[str, list[RunConfig]]] = field(default_factory=list)
-
-
-def flatten(value) -> list[RunConfig]:
-    """Every RunConfig in a chapter builder's nested dicts and lists, in order."""
-    if isinstance(value, RunConfig):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    return [config for item in value for config in flatten(item)]
-
-
-def _loaded(configs, store: Store):
-    """``{key: Run}`` if every config of the mapping is finished, else ``None``."""
-    if not all(store.exists(c.run_id) for c in configs.values()):
-        return None
-    return {key: store.load(c.run_id) for key, c in configs.items()}
-
-
-def _picks(picked: dict) -> str:
-    return ", ".join(f"{n}-conv {picked[n]} epochs" for n in sorted(picked)) or "none"
 
 
 def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     """Every run of ``experiment`` under ``settings`` that is known now (finished or not),
-    plus what follows the choices still open."""
-    s = settings
-    if experiment in ("exp2", "exp4", "exp5"):
-        built = chapters.BY_KEY[experiment].build(s)
-        fixed = [c for key, c in built.items() if key != "grid" for c in flatten(c)]
-        runs = fixed + list(built["grid"].values())
-        grid = _loaded(built["grid"], store)
-        if grid is None:
-            example = next(iter(built["grid"].values()))
-            return ChapterPlan(experiment, runs, [(
-                "the validation-best cell over the evaluation seeds, once the grid is done "
-                "(chapter 2: and the label-free row's, when it is another cell)",
-                experiments.seeded(example, s["seeds"]))])
-        picks = [report.best_cell(grid)]
-        if experiment == "exp2":  # the label-free row's own pick (its claim), also on validation
-            top = max(s["alphas"])
-            picks.append(report.best_cell({k: r for k, r in grid.items() if k[0] == top}))
-        return ChapterPlan(experiment, runs + [c for key in picks
-                                               for c in experiments.seeded(built["grid"][key], s["seeds"])])
-    if experiment == "exp7":
-        built = experiments.exp7(s)
-        runs = [built["teacher"]] + flatten(built["tuning"])
-        tuning = {name: _loaded(by_weight, store) for name, by_weight in built["tuning"].items()}
-        if any(value is None for value in tuning.values()):
-            example = experiments.exp7_methods(s, s["at_weights"][0], s["hint_weights"][0])
-            return ChapterPlan(experiment, runs, [(
-                "every method over the evaluation seeds, once the weights are picked",
-                flatten(example))])
-        picks = {name: report.best_cell(by_weight) for name, by_weight in tuning.items()}
-        methods = experiments.exp7_methods(s, at_weight=picks["attention transfer"],
-                                           hint_weight=picks["FitNets hint"])
-        return ChapterPlan(experiment, runs + flatten(methods))
-    if experiment == "exp6" and s["probe_epochs"]:
-        probes = experiments.exp6_probes(s)
-        picked = experiments.exp6_epochs({n: store.load(c.run_id) for n, c in probes.items()
-                                          if store.exists(c.run_id)})
-        if len(picked) < len(probes):  # the probes' length stands for the sizes still probing
-            epochs = {n: s["probe_epochs"] for n in s["sizes"]} | picked
-            return ChapterPlan(experiment, list(probes.values()), [(
-                "every run of the chapter, once the probes have picked each size's epochs "
-                f"(picked so far: {_picks(picked)}; the other sizes counted at the probes' "
-                "length: at most this)",
-                flatten(experiments.exp6(s, epochs)))])
-        return ChapterPlan(experiment, list(probes.values()) + flatten(experiments.exp6(s, picked)))
-    return ChapterPlan(experiment, flatten(chapters.BY_KEY[experiment].build(s)))
+    plus what follows the choices still open: as the chapter's stages declare
+    (:mod:`kdhelpers.stages`)."""
+    return chapters.BY_KEY[experiment].plan(settings, store)
 
 
 def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> list[dict]:
@@ -230,7 +158,7 @@ def budget_chapters(profile: str) -> list[str]:
     return list(profiles.BUDGET_CHAPTERS.get(profile, ()))
 
 
-def needed_runs(experiments_: list[str], profile: str, store: Store) -> list[RunConfig]:
+def needed_runs(experiments_: list[str], profile: str, store: Store) -> list:
     """The runs the chapters need that are not in ``store``, in chapter order (teachers
     before their students within a chapter), as the plan stands now."""
     todo = []

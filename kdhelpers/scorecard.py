@@ -4,18 +4,19 @@ Used by the summary and the reproducibility pages."""
 
 from __future__ import annotations
 
-from . import claims, paper, profiles, report
+from . import chapters, claims, paper, profiles, report
 from .estimates import train_images
 from .experiments import cifar_student, cifar_teacher
 
+TALLY_PARTS = {"paper": "the paper's claims", "beyond": "beyond the paper"}
 SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
 
 
-def results_by_profile(store=None, order=("converged", "cpu", "full", "smoke")) -> dict:
-    """``{profile: {experiment: saved results}}`` for every profile that has results, the
-    paper's regime (``converged``) first."""
+def results_by_profile(store=None, order=None) -> dict:
+    """``{profile: {experiment: saved results}}`` for every profile that has results, in
+    ``order`` (default: :data:`kdhelpers.profiles.HEADLINE_ORDER`, the paper's regime first)."""
     found = {}
-    for profile in order:
+    for profile in order or profiles.HEADLINE_ORDER:
         results = report.load_results(profile, store)
         if results:
             found[profile] = results
@@ -65,12 +66,11 @@ def tallies(by_profile: dict):
     paper's claims and for the claims beyond it."""
     rows = []
     for profile, results in by_profile.items():
-        for part, keep in (("the paper's claims", lambda e: e != "exp7"),
-                           ("beyond the paper", lambda e: e == "exp7")):
-            chosen = [c for e, c in all_claims(results) if keep(e)]
+        for part in ("paper", "beyond"):
+            chosen = [c for e, c in all_claims(results) if chapters.BY_KEY[e].part == part]
             if chosen:
                 counts = claims.tally(chosen)
-                rows.append([profile, part, len(chosen), *counts.values()])
+                rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values()])
     return report.markdown_table(["profile", "claims", "n", *claims.VERDICTS], rows)
 
 
@@ -101,11 +101,12 @@ def regime(by_profile: dict, store=None):
              f"{paper.STUDENT_BASELINE:.2f} (n=1)", "50,000 images (all), test set as validation",
              "50 (batch 64; KD runs batch 32)"]]
     for profile, results in by_profile.items():
-        s = profiles.resolve("exp2", profile, honour_env=False)
+        s = profiles.resolve(chapters.REGIME_CHAPTER, profile, honour_env=False)
         teacher, student = cifar_teacher(s), cifar_student(s, s["seeds"][0])
-        exp2 = results.get("exp2", {}).get("results", {})
+        exp2 = results.get(chapters.REGIME_CHAPTER, {}).get("results", {})
         baseline = exp2.get("stats", {}).get("baseline")
-        whole_pool = results.get("exp3", {}).get("results", {}).get("stats", {}).get("no_kd", {}).get("1.0")
+        whole_pool = (results.get(chapters.WHOLE_POOL_CHAPTER, {}).get("results", {})
+                      .get("stats", {}).get("no_kd", {}).get("1.0"))
         if baseline:
             baseline_text = report.fmt(baseline)
         elif whole_pool:
@@ -136,12 +137,12 @@ def budget_points(by_profile: dict) -> list[dict]:
     chapters (its student: 50 epochs on fractions of 50,000 images; single runs, no CI)."""
     points = []
     for profile, results in by_profile.items():
-        for experiment in ("exp2", "exp3"):
+        for experiment in chapters.BUDGET_CHAPTERS:
             saved = results.get(experiment, {}).get("results", {})
             found = saved.get("claims", [])
             s = profiles.resolve(experiment, profile, honour_env=False)
             # chapter 3's first claims are one per fraction, in the order of its saved stats
-            fractions = ([None] if experiment == "exp2"
+            fractions = ([None] if experiment == chapters.REGIME_CHAPTER
                          else [float(f) for f in saved.get("stats", {}).get("kd", {})])
             for c, fraction in zip(found, fractions):
                 if c.get("gain") is None:
@@ -152,9 +153,10 @@ def budget_points(by_profile: dict) -> list[dict]:
                                "budget": train_images(student) * student.epochs,
                                "gain": c["gain"], "ci95": c["ci95"]})
     paper_epochs, paper_images = 50, 50_000
-    points.append({"source": "paper", "experiment": "exp2", "budget": paper_images * paper_epochs,
+    best_cell, fractions = chapters.BUDGET_CHAPTERS
+    points.append({"source": "paper", "experiment": best_cell, "budget": paper_images * paper_epochs,
                    "gain": max(map(max, paper.EXP2_GRID)) - paper.STUDENT_BASELINE, "ci95": None})
-    points += [{"source": "paper", "experiment": "exp3", "ci95": None,
+    points += [{"source": "paper", "experiment": fractions, "ci95": None,
                 "budget": round(paper_images * f) * paper_epochs, "gain": kd - no_kd}
                for f, kd, no_kd in zip(paper.EXP3_FRACTIONS, paper.EXP3_KD, paper.EXP3_NO_KD)]
     return points
@@ -167,17 +169,19 @@ def gain_versus_budget(by_profile: dict):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
-    markers = {"exp2": "o", "exp3": "s"}
+    best_cell, _ = chapters.BUDGET_CHAPTERS
+    markers = dict(zip(chapters.BUDGET_CHAPTERS, "os"))
     colours = {name: f"C{i}" for i, name in enumerate(by_profile)} | {"paper": "C3"}
     seen = set()
     for p in budget_points(by_profile):
         key = (p["source"], p["experiment"])
-        what = "chapter 2's best cell" if p["experiment"] == "exp2" else "chapter 3, one data fraction"
+        first = p["experiment"] == best_cell
+        what = "chapter 2's best cell" if first else "chapter 3, one data fraction"
         label = None if key in seen else f"{p['source']}: {what}"
         seen.add(key)
         if p["source"] == "paper":
-            ax.scatter([p["budget"]], [p["gain"]], marker="*" if p["experiment"] == "exp2" else "x",
-                       s=110 if p["experiment"] == "exp2" else 50, color=colours["paper"], label=label,
+            ax.scatter([p["budget"]], [p["gain"]], marker="*" if first else "x",
+                       s=110 if first else 50, color=colours["paper"], label=label,
                        zorder=3)
             continue
         low, high = p["ci95"] or (p["gain"], p["gain"])

@@ -29,7 +29,7 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     assert all({"hide-input", "remove-cell"} & set(c.metadata.get("tags", [])) for c in code)
     outputs = "".join(o.get("text", "") or o.get("data", {}).get("text/markdown", "")
                       for c in code for o in c.get("outputs", []))
-    assert re.search(r"profile: (smoke|cpu|converged|full)", outputs)
+    assert re.search(r"profile: (%s)" % "|".join(profiles.PROFILES), outputs)
 
 
 @pytest.mark.parametrize("name", CHAPTERS[:-1])
