@@ -12,7 +12,7 @@ Modules, one concern each:
   ``backend_check`` (runs trained twice, on two backends);
 * the book's chapters: ``chapters``, ``stages`` (how a chapter's runs come), ``profiles``,
   ``experiments`` (the runs each chapter needs), ``program`` and ``estimates`` (what is left
-  to train, in hours), ``claims``,
+  to train, in hours), ``claims``, ``confidence`` (how sure a run's softmax is),
   ``report``, ``plots``, ``scorecard``, ``paper`` (the paper's numbers), ``study``,
   ``notebook``, ``provenance``, ``book`` (the papermill driver);
 * speed: ``bench``, ``bench_torch``, ``bench_workers``.
