@@ -146,5 +146,6 @@ def describe_teacher(run) -> str:
     `cpu` profile's teacher is not the paper's, so every page that uses it says which)."""
     c = run.config
     width = f" ×{c.width:g}" if c.width != 1.0 else ""
-    return (f"teacher: {c.model}{width}, {c.epochs} epochs, {accuracy(run):.2f} % test "
-            f"(run {run.run_id})")
+    # two lines: one would overflow a book page's column at a laptop's width
+    return (f"teacher: {c.model}{width}, {c.epochs} epochs, {accuracy(run):.2f} % test\n"
+            f"  (run {run.run_id})")

@@ -104,8 +104,11 @@ def check_page(driver, base: str, page: str) -> list[str]:
         # sphinx-thebe 0.3 writes its configuration script twice into every page of a Jupyter
         # Book 1 build, whose second copy fails: the theme's, reported once below
         if entry.get("level") == "SEVERE" and "127.0.0.1" in message:
-            if "THEBE_JS_URL" in message:
-                THEME_ERRORS.add(message.split(" ", 2)[-1])
+            # the theme's too: on the first page it reads an unset theme mode, and the
+            # browser asks for a favicon the book does not have
+            if any(theme in message for theme in ("THEBE_JS_URL", "invalid theme mode",
+                                                  "favicon.ico")):
+                THEME_ERRORS.add(message.split(" ", 2)[-1][:120])
             else:
                 problems.append(f"{page}: console error: {message[:160]}")
     notebook = page.replace(".html", ".ipynb")

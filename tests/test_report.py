@@ -44,7 +44,7 @@ def test_describe_teacher_names_width_epochs_and_accuracy():
     config = RunConfig("resnet18", width=0.5, epochs=12, data="sample")
     run = SimpleNamespace(config=config, run_id=config.run_id, metrics={"test_accuracy": 0.8513})
     line = report.describe_teacher(run)
-    assert line == f"teacher: resnet18 ×0.5, 12 epochs, 85.13 % test (run {config.run_id})"
+    assert line == f"teacher: resnet18 ×0.5, 12 epochs, 85.13 % test\n  (run {config.run_id})"
 
 
 def test_plateau_epoch_of_a_curve_that_levels_off():
