@@ -117,7 +117,8 @@ _EXPERIMENT = {
     "exp5": {
         "smoke": dict(alphas=[0.6], temperatures=[2.0, 4.0]),
         "cpu": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
-        "converged": dict(alphas=[0.2, 0.6], temperatures=[2.0, 4.0]),
+        # the paper's whole grid, its best cell (alpha 0.4, T 4) included (issue #29)
+        "converged": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
         "full": dict(alphas=[0.2, 0.4, 0.6], temperatures=[2.0, 4.0]),
         "*": dict(middle_alpha=0.6, middle_temperature=2.0),
     },
