@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -17,8 +19,11 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
     mine = np.array([[ours[(a, t)] for t in temps] for a in alphas])
     theirs = np.array(paper_grid)
     gains = baseline is not None and paper_baseline is not None
-    fig, axes = plt.subplots(2 if gains else 1, 2, figsize=(10, 7.6 if gains else 4),
+    # drawn about the text column's width, so that cell labels stay legible on the page
+    fig, axes = plt.subplots(2 if gains else 1, 2, figsize=(8, 6.6 if gains else 3.5),
                              constrained_layout=True, squeeze=False)
+    # one colour scale for both accuracy panels: a colour means one accuracy on either side
+    low, high = min(mine.min(), theirs.min()), max(mine.max(), theirs.max())
     panels = [(axes[0, 0], mine, alphas, temps, "ours: test accuracy (%)", "viridis"),
               (axes[0, 1], theirs, paper.ALPHAS, paper.TEMPERATURES,
                "paper: test accuracy (%)", "viridis")]
@@ -31,7 +36,8 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
     for ax, values, rows, cols, label, cmap in panels:
         diverging = cmap == "RdBu"
         image = ax.imshow(values, cmap=cmap, aspect="auto",
-                          **({"vmin": -limit, "vmax": limit} if diverging else {}))
+                          **({"vmin": -limit, "vmax": limit} if diverging
+                             else {"vmin": low, "vmax": high}))
         ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
         ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
         ax.set_xlabel("temperature T")
@@ -39,9 +45,11 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
         ax.set_title(label, fontsize=10)
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
+                # dark text on light cells: the upper part of viridis is yellow
+                light = (abs(values[i, j]) <= 0.6 * limit if diverging
+                         else values[i, j] > low + 0.6 * (high - low))
                 ax.text(j, i, f"{values[i, j]:+.1f}" if diverging else f"{values[i, j]:.1f}",
-                        ha="center", va="center", fontsize=8,
-                        color=("w" if abs(values[i, j]) > 0.6 * limit else "k") if diverging else "w")
+                        ha="center", va="center", fontsize=10, color="k" if light else "w")
         fig.colorbar(image, ax=ax)
     fig.suptitle(f"{title}\n(grid cells: one run each, at the selection seed)")
     return fig
@@ -51,11 +59,16 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
               ylabel: str = "test accuracy (%)", paper_label: str = "paper (one run)"):
     """One dot per seed for each side (``{label: [runs]}``), grey lines joining runs of the
     same seed, the mean with its 95 % t-interval, and the paper's value as a star
-    (``paper_label`` says what it is: one run, or a mean)."""
+    (``paper_label`` says what it is: one run, or a mean). The y-axis fits our dots; a paper
+    value far outside them is drawn as an arrow at the edge with its number, so that a
+    paper in another regime does not squeeze our points into a corner."""
     from scipy import stats
 
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(sides) + 2), 4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 * len(sides) + 1.5), 4), constrained_layout=True)
     by_seed: dict = {}
+    ours = [100 * r.metrics["test_accuracy"] for runs in sides.values() for r in runs]
+    span = max(max(ours) - min(ours), 1.0)
+    bottom, top = min(ours) - 0.6 * span, max(ours) + 0.6 * span
     for x, (label, runs) in enumerate(sides.items()):
         values = [100 * r.metrics["test_accuracy"] for r in runs]
         for run, value in zip(runs, values):
@@ -68,27 +81,37 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
                         markersize=14, label="ours, mean ± 95 % CI" if x == 0 else None)
         value = (paper_values or {}).get(label)
         if value is not None:
-            ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
-                       label=paper_label if not any(
-                           t.get_label() == paper_label for t in ax.collections) else None)
+            inside = bottom <= value <= top
+            label = paper_label if inside else f"{paper_label}, off the scale: arrow"
+            first = not any(t.get_label() == label for t in ax.collections)
+            if inside:
+                ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
+                           label=label if first else None)
+            else:  # beyond our range: an arrow at the edge, and the paper's number
+                edge = top if value > top else bottom
+                ax.scatter([x - 0.12], [edge], marker="^" if value > top else "v", s=70,
+                           color="C3", zorder=4, clip_on=False, label=label if first else None)
+                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(6, -4 if value > top else 0),
+                            textcoords="offset points", fontsize=9, color="C3")
     for points in by_seed.values():
         if len(points) > 1:
             xs, ys = zip(*points)
             ax.plot(xs, ys, color="0.75", linewidth=0.8, zorder=1)
-    ax.set_xticks(range(len(sides)), list(sides), rotation=20 if len(sides) > 3 else 0,
-                  ha="right" if len(sides) > 3 else "center")
+    ax.set_xticks(range(len(sides)), [textwrap.fill(str(label), 16) for label in sides],
+                  fontsize=9)
     ax.set_xlim(-0.6, len(sides) - 0.4)
+    ax.set_ylim(bottom, top)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=9, loc="best")
     return fig
 
 
 def learning_curves(groups: dict, *, title: str):
     """Train and validation accuracy per epoch (each run's ``history.json``): a thin line per
     run and a thick mean per group (``{label: [runs]}``)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6), constrained_layout=True, sharey=True)
     for color, (label, runs) in enumerate(groups.items()):
         for ax, key in zip(axes, ("accuracy", "val_accuracy")):
             curves_ = [[100 * row[key] for row in r.history if key in row] for r in runs]
@@ -106,7 +129,7 @@ def learning_curves(groups: dict, *, title: str):
         ax.set_title(f"{name} accuracy")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy (%)")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=9, loc="lower right")
     fig.suptitle(title)
     return fig
 

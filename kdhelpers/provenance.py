@@ -99,6 +99,15 @@ def compute_threads(environment=None, cpu_count: int | None = None) -> int:
     return cpu_count or os.cpu_count() or 1
 
 
+def short_cpu(model: str) -> str:
+    """``"Intel Xeon"`` for ``"Intel(R) Xeon(R) Processor"``: a CPU's model name without the
+    trademark signs and the words every name has, to fit a table's column."""
+    import re
+
+    words = re.sub(r"\((R|TM|tm)\)", "", model).replace("CPU", " ").replace("Processor", " ")
+    return " ".join(words.split()) or model
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
     try:

@@ -194,5 +194,5 @@ def gain_versus_budget(by_profile: dict):
     ax.set_ylabel("KD gain over no KD (pp, mean and 95 % CI)")
     ax.set_title("The KD gain against the student's training budget")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     return fig

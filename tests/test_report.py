@@ -69,3 +69,62 @@ def test_plateau_epoch_of_a_climbing_curve_is_the_probe_length():
 def test_plateau_epoch_needs_a_window_of_epochs():
     with pytest.raises(ValueError, match="2 epochs is shorter than the averaging window"):
         report.plateau_epoch([0.5, 0.6])
+
+
+def _runs(values, seeds=None):
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(metrics={"test_accuracy": v / 100}, config=SimpleNamespace(seed=k))
+            for k, v in zip(seeds or range(len(values)), values)]
+
+
+def test_seed_dots_fit_our_runs_and_point_at_a_paper_value_beyond_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import plots
+
+    sides = {"no KD": _runs([60.0, 61.0, 62.0]), "KD": _runs([63.0, 64.0, 65.0])}
+    fig = plots.seed_dots(sides, title="t", paper_values={"no KD": 87.25, "KD": 64.5})
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert low <= 60.0 and 65.0 <= high < 87.25  # the paper's 87.25 does not stretch the axis
+    assert [t.get_text() for t in ax.texts] == ["87.2"]  # ... it is written at the edge
+    stars = [c for c in ax.collections if c.get_label() == "paper (one run)"]
+    assert stars and list(stars[0].get_offsets()[0]) == [pytest.approx(0.88), 64.5]
+
+
+def test_heatmaps_share_one_colour_scale_for_ours_and_the_papers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import paper, plots
+
+    ours = {(0.6, 4.0): 80.0, (0.6, 8.0): 81.0}
+    fig = plots.grid_heatmaps(ours, paper.EXP2_GRID, title="t")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2 and images[0].get_clim() == images[1].get_clim()
+    assert images[0].get_clim()[0] == 80.0  # ours is the lowest value on the shared scale
+
+
+@pytest.mark.parametrize("model, short", [("Intel(R) Xeon(R) Processor", "Intel Xeon"),
+                                          ("AMD EPYC 7B13 64-Core Processor", "AMD EPYC 7B13 64-Core"),
+                                          ("Intel(R) Xeon(R) CPU @ 2.20GHz", "Intel Xeon @ 2.20GHz"),
+                                          ("x86_64", "x86_64")])
+def test_short_cpu_drops_trademarks_and_filler_words(model, short):
+    from kdhelpers.provenance import short_cpu
+
+    assert short_cpu(model) == short
+
+
+def test_seed_dots_name_the_paper_once_in_the_legend():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import plots
+
+    sides = {name: _runs([60.0, 61.0]) for name in ("a", "b", "c")}
+    fig = plots.seed_dots(sides, title="t", paper_values={"a": 87.0, "b": 88.0, "c": 60.5})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == sorted(["ours, one dot per seed", "ours, mean ± 95 % CI",
+                                     "paper (one run)", "paper (one run), off the scale: arrow"])
