@@ -114,7 +114,9 @@ def claims_table(claims_):
     """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict."""
     rows = []
     for c in claims_:
-        size = {"matches": "matches the paper", "smaller": "smaller than the paper's",
+        # "matches": our CI holds the paper's gain; an inconclusive claim is then consistent
+        # with the paper, not a confirmation of it
+        size = {"matches": "consistent with the paper's", "smaller": "smaller than the paper's",
                 "larger": "larger than the paper's", None: "–"}[c["size"]]
         verdict = c["verdict"] if c["tested"] else f"not tested: {c['why']}"
         rows.append([c["claim"], c["paper"], c["ours"], size, f"**{verdict}**"])

@@ -9,7 +9,7 @@ from .estimates import train_images
 from .experiments import cifar_student, cifar_teacher
 
 TALLY_PARTS = {"paper": "the paper's claims", "beyond": "beyond the paper"}
-SIZE_TEXT = {"matches": "matches", "smaller": "smaller", "larger": "larger", None: "–"}
+SIZE_TEXT = {"matches": "consistent", "smaller": "smaller", "larger": "larger", None: "–"}
 
 
 def results_by_profile(store=None, order=None) -> dict:
