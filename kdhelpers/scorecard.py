@@ -74,6 +74,14 @@ def tallies(by_profile: dict):
     return report.markdown_table(["profile", "claims", "n", *claims.VERDICTS], rows)
 
 
+def cell(c: dict) -> str:
+    """A claim in one cell: its verdict and gain; a claim not tested shows no gain, as in
+    :func:`scorecard` and the forest plot (it measures a comparison whose premise failed)."""
+    if not c.get("tested", True):
+        return "not tested"
+    return f"{c['verdict']}, {gain_text(c)}"
+
+
 def side_by_side(by_profile: dict):
     """Each claim's verdict and gain at every profile that ran it."""
     keyed: dict = {}
@@ -84,8 +92,8 @@ def side_by_side(by_profile: dict):
     # chapter order; within a chapter, first seen first (a claim only one profile ran, e.g.
     # one of its data fractions, stays beside its chapter's other claims)
     ordered = sorted(keyed.items(), key=lambda item: profiles.EXPERIMENTS.index(item[0][0]))
-    rows = [[e, text, *[f"{cs[p]['verdict']}, {gain_text(cs[p])}" if p in cs else "not run"
-                        for p in names]] for (e, text), cs in ordered]
+    rows = [[e, text, *[cell(cs[p]) if p in cs else "not run" for p in names]]
+            for (e, text), cs in ordered]
     return report.markdown_table(["chapter", "claim", *names], rows)
 
 
@@ -187,7 +195,9 @@ def gain_versus_budget(by_profile: dict):
         low, high = p["ci95"] or (p["gain"], p["gain"])
         ax.errorbar([p["budget"]], [p["gain"]], yerr=[[p["gain"] - low], [high - p["gain"]]],
                     fmt=markers[p["experiment"]], capsize=3, color=colours[p["source"]], label=label,
-                    alpha=0.85)
+                    alpha=0.85, markersize=8 if first else 6,
+                    markeredgecolor="black" if first else None,
+                    zorder=4 if first else 2)  # chapter 2's point stays visible on chapter 3's
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("student training budget (images seen = training images × epochs)")

@@ -75,3 +75,9 @@ def test_side_by_side_keeps_a_claim_only_one_profile_ran_beside_its_chapter(by_p
     by_profile["converged"]["exp2"]["results"]["claims"].append(extra)
     chapters = [line.split("|")[1].strip() for line in scorecard.side_by_side(by_profile).data.splitlines()[2:]]
     assert chapters == sorted(chapters)  # exp2 rows, then exp6, then exp7
+
+
+def test_side_by_side_shows_no_gain_for_a_claim_not_tested(by_profile):
+    table = scorecard.side_by_side(by_profile).data
+    row = next(line for line in table.splitlines() if "TA helps" in line)
+    assert "| not tested |" in row and "+1.00" not in row
