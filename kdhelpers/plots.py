@@ -56,23 +56,30 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
 
 
 def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
-              ylabel: str = "test accuracy (%)", paper_label: str = "paper (one run)"):
+              ylabel: str = "test accuracy (%)", paper_label: str = "paper (one run)",
+              join: int | None = None):
     """One dot per seed for each side (``{label: [runs]}``), grey lines joining runs of the
     same seed, the mean with its 95 % t-interval, and the paper's value as a star
     (``paper_label`` says what it is: one run, or a mean). The y-axis fits our dots; a paper
     value far outside them is drawn as an arrow at the edge with its number, so that a
-    paper in another regime does not squeeze our points into a corner."""
+    paper in another regime does not squeeze our points into a corner. ``join``: grey lines
+    join same-seed runs only within consecutive groups of that many sides (2: each KD side with
+    the no-KD side before it), not across groups (e.g. across data fractions); ``None``: all.
+    Many sides share a width that fits the text column, with narrower labels."""
     from scipy import stats
 
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 * len(sides) + 1.5), 4), constrained_layout=True)
+    many = len(sides) > 6
+    fig, ax = plt.subplots(figsize=(min(9.0, max(4.5, 1.5 * len(sides) + 1.5)), 4),
+                           constrained_layout=True)
     by_seed: dict = {}
     ours = [100 * r.metrics["test_accuracy"] for runs in sides.values() for r in runs]
     span = max(max(ours) - min(ours), 1.0)
     bottom, top = min(ours) - 0.6 * span, max(ours) + 0.6 * span
     for x, (label, runs) in enumerate(sides.items()):
         values = [100 * r.metrics["test_accuracy"] for r in runs]
+        group = x // join if join else 0
         for run, value in zip(runs, values):
-            by_seed.setdefault(run.config.seed, []).append((x, value))
+            by_seed.setdefault((group, run.config.seed), []).append((x, value))
         ax.scatter([x] * len(values), values, color="C0", zorder=3, s=22,
                    label="ours, one dot per seed" if x == 0 else None)
         if len(values) > 1:
@@ -97,8 +104,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
         if len(points) > 1:
             xs, ys = zip(*points)
             ax.plot(xs, ys, color="0.75", linewidth=0.8, zorder=1)
-    ax.set_xticks(range(len(sides)), [textwrap.fill(str(label), 16) for label in sides],
-                  fontsize=9)
+    ax.set_xticks(range(len(sides)), [textwrap.fill(str(label), 8 if many else 16)
+                                      for label in sides], fontsize=8 if many else 9)
     ax.set_xlim(-0.6, len(sides) - 0.4)
     ax.set_ylim(bottom, top)
     ax.set_ylabel(ylabel)

@@ -128,3 +128,18 @@ def test_seed_dots_name_the_paper_once_in_the_legend():
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert sorted(labels) == sorted(["ours, one dot per seed", "ours, mean ± 95 % CI",
                                      "paper (one run)", "paper (one run), off the scale: arrow"])
+
+
+def test_seed_dots_join_same_seed_runs_only_within_their_group():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import plots
+
+    sides = {f"{side} {f}": _runs([60.0 + i, 61.0 + i], seeds=[1, 2])
+             for i, (f, side) in enumerate((f, side) for f in (5, 10) for side in ("no KD", "KD"))}
+    lines = lambda fig: [l for l in fig.axes[0].lines if l.get_color() == "0.75"]
+    joined = lines(plots.seed_dots(sides, title="t", join=2))
+    assert len(joined) == 4  # two seeds x two fractions, never across fractions
+    assert all(sorted(set(l.get_xdata())) in ([0, 1], [2, 3]) for l in joined)
+    assert [len(l.get_xdata()) for l in lines(plots.seed_dots(sides, title="t"))] == [4, 4]
