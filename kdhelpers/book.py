@@ -39,18 +39,20 @@ def selected(only: list[str] | None, summary: bool = True) -> list[str]:
     return keys + summaries
 
 
-def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
+def execute(key: str, profile: str, book_dir: Path = BOOK_DIR, overrides: dict | None = None) -> dict:
     """Run one notebook through papermill into a temporary file beside it, and replace the
     chapter only when the whole notebook ran: a failed or killed execution never leaves a
     half-executed chapter (papermill writes its output as it goes). Returns the status
-    record; a failure is recorded (``failed``) and re-raised."""
+    record; a failure is recorded (``failed``) and re-raised. ``overrides``: values for the
+    notebook's other parameters (e.g. ``{"seeds": [1, 2, 3]}``), recorded in the status."""
     import papermill
 
     path = book_dir / NOTEBOOKS[key]
     scratch = path.with_name(f".{path.stem}.executing.ipynb")
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(str(path), str(scratch), parameters={"profile": profile},
+        papermill.execute_notebook(str(path), str(scratch),
+                                   parameters={**(overrides or {}), "profile": profile},
                                    cwd=str(book_dir), kernel_name="python3",
                                    progress_bar=False, log_output=False)
     except BaseException as error:
@@ -66,7 +68,24 @@ def execute(key: str, profile: str, book_dir: Path = BOOK_DIR) -> dict:
             "wall_seconds": round(time.perf_counter() - started, 1),
             "backend": record["versions"]["backend"], "versions": record["versions"],
             "code": record["code"], "machine": record["machine"]["processor"],
-            "cpu_count": record["machine"]["cpu_count"]}
+            "cpu_count": record["machine"]["cpu_count"],
+            **({"overrides": dict(overrides)} if overrides else {})}
+
+
+def parse_overrides(items: list[str] | None) -> dict:
+    """``["seeds=[1, 2, 3]", "alpha=0.5"]`` -> ``{"seeds": [1, 2, 3], "alpha": 0.5}``: each
+    value read as JSON (a bare word stays a string)."""
+    found = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier() or name == "profile":
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE with NAME a notebook "
+                             f"parameter other than profile (e.g. seeds=[1,2,3])")
+        try:
+            found[name] = json.loads(value)
+        except json.JSONDecodeError:
+            found[name] = value
+    return found
 
 
 def _hide_injected_parameters(path: Path) -> None:
@@ -185,7 +204,8 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         # one library per line: a single comma-separated cell squashed the column
         versions = "<br>".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
-        rows.append([r["notebook"], r["profile"], r["executed"], f"{r['wall_seconds']:.0f} s",
+        profile = r["profile"] + "".join(f"<br>{k}={v}" for k, v in r.get("overrides", {}).items())
+        rows.append([r["notebook"], profile, r["executed"], f"{r['wall_seconds']:.0f} s",
                      f"{r['backend']} on {r['cpu_count']} × {r['machine']}", versions, f"`{commit}`"])
     from .report import markdown_lines
 
@@ -210,6 +230,9 @@ def main(argv=None) -> int:
     run_parser = sub.add_parser("run", help="execute notebooks with papermill")
     run_parser.add_argument("--only", nargs="+", metavar="NOTEBOOK",
                             help=f"some of {list(NOTEBOOKS)}; the summary follows")
+    run_parser.add_argument("--param", nargs="+", metavar="NAME=VALUE",
+                            help="other notebook parameters, as JSON values (e.g. seeds=[1,2,3]); "
+                                 "the status page records them")
     run_parser.add_argument("--no-summary", action="store_true",
                             help="do not re-execute the summary (e.g. a smoke check of one "
                                  "chapter while the summary shows cpu results)")
@@ -230,6 +253,7 @@ def main(argv=None) -> int:
         profile = profiles.active_profile(args.profile)
         if args.command == "run":
             keys = selected(args.only, summary=not args.no_summary)
+            overrides = parse_overrides(args.param)
         else:
             keys = selected(args.only, summary=False)
     except ValueError as error:
@@ -251,7 +275,8 @@ def main(argv=None) -> int:
     for key in keys:
         print(f"[{profile}] executing {NOTEBOOKS[key]} ...", flush=True)
         try:
-            record = execute(key, profile)
+            # the overrides are a chapter's: the summary pages take none
+            record = execute(key, profile, overrides=overrides if key not in chapters.SUMMARIES else None)
         except ChapterFailed as failure:
             _record_status(key, {"failed_run": failure.record})
             print(f"[{profile}] {failure}; the chapter keeps its last execution", flush=True)

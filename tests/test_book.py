@@ -192,3 +192,28 @@ def test_bogus_profile_from_the_environment_is_a_usage_error(monkeypatch, capsys
     with pytest.raises(SystemExit) as exit_info:
         book.main(["run", "--only", "exp1"])
     assert exit_info.value.code == 2 and "profile='bogus'" in capsys.readouterr().err
+
+
+def test_a_chapter_executes_with_other_parameters_and_the_status_says_which(tmp_path, monkeypatch):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    notebook.cells = [nbformat.v4.new_code_cell("profile = 'smoke'\nseeds = None",
+                                                metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("print(profile, seeds)")]
+    nbformat.write(notebook, tmp_path / "tiny.ipynb")
+    monkeypatch.setitem(book.NOTEBOOKS, "tiny", "tiny.ipynb")
+    overrides = book.parse_overrides(["seeds=[1, 2, 3]"])
+    record = book.execute("tiny", "cpu", book_dir=tmp_path, overrides=overrides)
+    cells = nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
+    assert cells[-1].outputs[0]["text"] == "cpu [1, 2, 3]\n"
+    assert record["overrides"] == {"seeds": [1, 2, 3]}
+    book.write_status({"tiny": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
+    assert "| cpu<br>seeds=[1, 2, 3] |" in (tmp_path / "s.md").read_text()
+
+
+@pytest.mark.parametrize("item", ["seeds", "profile=cpu", "1x=2"])
+def test_a_bad_parameter_names_itself_and_the_form_expected(item):
+    with pytest.raises(ValueError, match=f"--param {item!r}: expected NAME=VALUE"):
+        book.parse_overrides([item])
