@@ -22,7 +22,10 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
     # drawn about the text column's width, so that cell labels stay legible on the page
     fig, axes = plt.subplots(2 if gains else 1, 2, figsize=(8, 6.6 if gains else 3.5),
                              constrained_layout=True, squeeze=False)
-    # one colour scale for both accuracy panels: a colour means one accuracy on either side
+    # one colour scale for both accuracy panels where their ranges overlap (a colour then means
+    # one accuracy on either side); a regime far from the paper's keeps its own scale, or
+    # both grids would show one flat colour each
+    shared = mine.min() <= theirs.max() and theirs.min() <= mine.max()
     low, high = min(mine.min(), theirs.min()), max(mine.max(), theirs.max())
     panels = [(axes[0, 0], mine, alphas, temps, "ours: test accuracy (%)", "viridis"),
               (axes[0, 1], theirs, paper.ALPHAS, paper.TEMPERATURES,
@@ -35,9 +38,10 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
                     f"paper: gain over no KD ({paper_baseline:.2f} %), pp", "RdBu")]
     for ax, values, rows, cols, label, cmap in panels:
         diverging = cmap == "RdBu"
+        lo, hi = (low, high) if shared or diverging else (values.min(), values.max())
         image = ax.imshow(values, cmap=cmap, aspect="auto",
                           **({"vmin": -limit, "vmax": limit} if diverging
-                             else {"vmin": low, "vmax": high}))
+                             else {"vmin": lo, "vmax": hi}))
         ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
         ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
         ax.set_xlabel("temperature T")
@@ -47,8 +51,9 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
             for j in range(values.shape[1]):
                 # dark text on light cells: the upper part of viridis is yellow
                 light = (abs(values[i, j]) <= 0.6 * limit if diverging
-                         else values[i, j] > low + 0.6 * (high - low))
-                ax.text(j, i, f"{values[i, j]:+.1f}" if diverging else f"{values[i, j]:.1f}",
+                         else values[i, j] > lo + 0.6 * (hi - lo))
+                value = values[i, j] if round(values[i, j], 1) != 0 else 0.0  # never "-0.0"
+                ax.text(j, i, f"{value:+.1f}" if diverging else f"{value:.1f}",
                         ha="center", va="center", fontsize=10, color="k" if light else "w")
         fig.colorbar(image, ax=ax)
     fig.suptitle(f"{title}\n(grid cells: one run each, at the selection seed)")
@@ -131,12 +136,17 @@ def learning_curves(groups: dict, *, title: str):
                 mean = np.mean([c[:length] for c in curves_], axis=0)
                 ax.plot(range(1, length + 1), mean, color=f"C{color}", linewidth=2,
                         label=f"{label} (n={len(curves_)})")
+    from matplotlib.ticker import MaxNLocator
+
     for ax, name in zip(axes, ("training", "validation")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_title(f"{name} accuracy")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy (%)")
-    axes[1].legend(fontsize=9, loc="lower right")
+    # below the panels: long labels inside a panel covered its curves or ran past its edge
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+               ncol=min(2, len(groups)), fontsize=9)
     fig.suptitle(title)
     return fig
 

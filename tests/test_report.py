@@ -100,11 +100,11 @@ def test_heatmaps_share_one_colour_scale_for_ours_and_the_papers():
     matplotlib.use("Agg")
     from kdhelpers import paper, plots
 
-    ours = {(0.6, 4.0): 80.0, (0.6, 8.0): 81.0}
+    ours = {(0.6, 4.0): 86.0, (0.6, 8.0): 88.0}  # overlapping the paper's 86.42-89.41
     fig = plots.grid_heatmaps(ours, paper.EXP2_GRID, title="t")
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2 and images[0].get_clim() == images[1].get_clim()
-    assert images[0].get_clim()[0] == 80.0  # ours is the lowest value on the shared scale
+    assert images[0].get_clim() == (86.0, 89.41)  # from our lowest to the paper's highest
 
 
 @pytest.mark.parametrize("model, short", [("Intel(R) Xeon(R) Processor", "Intel Xeon"),
@@ -143,3 +143,14 @@ def test_seed_dots_join_same_seed_runs_only_within_their_group():
     assert len(joined) == 4  # two seeds x two fractions, never across fractions
     assert all(sorted(set(l.get_xdata())) in ([0, 1], [2, 3]) for l in joined)
     assert [len(l.get_xdata()) for l in lines(plots.seed_dots(sides, title="t"))] == [4, 4]
+
+
+def test_heatmaps_keep_their_own_scales_when_the_regimes_do_not_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import paper, plots
+
+    fig = plots.grid_heatmaps({(0.6, 4.0): 55.0, (0.6, 8.0): 58.0}, paper.EXP2_GRID, title="t")
+    ours, theirs = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
+    assert ours == (55.0, 58.0) and theirs[0] > 80.0
