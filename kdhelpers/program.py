@@ -28,6 +28,21 @@ def chapter_plan(experiment: str, settings: dict, store: Store) -> ChapterPlan:
     return chapters.BY_KEY[experiment].plan(settings, store)
 
 
+def run_chapter(experiment: str, settings: dict, store: Store | None = None) -> ChapterPlan:
+    """Train (or load) every run ``experiment`` needs under ``settings``, in this process,
+    making each choice as the chapter's stages declare, until none is pending: a chapter
+    notebook's first step (``train`` does the same for a profile, with worker processes).
+    Returns the final plan: every run of the chapter, all of them in the store."""
+    from .runner import run_grid
+
+    store = store or Store()
+    while True:
+        plan = chapter_plan(experiment, settings, store)
+        run_grid(plan.runs, store, progress=False)
+        if not plan.pending:
+            return plan
+
+
 def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> list[dict]:
     """Every interrupted run in ``store``'s ``.partial/``: its epochs checkpointed, the size of
     its work files (what the repository must carry to the next session), and ``problem``

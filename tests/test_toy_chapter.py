@@ -85,3 +85,12 @@ def test_a_toy_chapter_is_planned_trained_and_scored(toy, tmp_path):
         ("toy1", "toy: KD beats no KD")]
     table = scorecard.tallies(by_profile).data
     assert f"| toy | beyond the paper | 1 | {int(claim['verdict'] == 'holds')} |" in table
+
+
+def test_run_chapter_trains_what_the_declaration_names_choices_included(toy, tmp_path):
+    store = Store(tmp_path / "artifacts")
+    s = profiles.resolve("toy1", "toy", honour_env=False)
+    final = program.run_chapter("toy1", s, store)
+    assert len(final.runs) == 7 and not final.pending
+    assert all(store.exists(c.run_id) for c in final.runs)
+    assert program.plan(["toy1"], "toy", store)["chapters"]["toy1"]["todo"] == []
