@@ -24,13 +24,12 @@ MEASURES = ("top1", "entropy")
 
 
 def probabilities(logits, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of ``logits / temperature``, in float64."""
+    """Row-wise softmax of ``logits / temperature``, in float64 (scipy's, numerically stable)."""
+    from scipy.special import softmax
+
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    z = np.asarray(logits, dtype="float64") / temperature
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(np.asarray(logits, dtype="float64") / temperature, axis=1)
 
 
 def confidence(logits, temperature: float = 1.0) -> dict:

@@ -94,15 +94,15 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
         value = (paper_values or {}).get(label)
         if value is not None:
             inside = bottom <= value <= top
-            label = paper_label if inside else f"{paper_label}, off the scale: arrow"
-            first = not any(t.get_label() == label for t in ax.collections)
+            legend = paper_label if inside else f"{paper_label}, off the scale: arrow"
+            first = not any(t.get_label() == legend for t in ax.collections)
             if inside:
                 ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
-                           label=label if first else None)
+                           label=legend if first else None)
             else:  # beyond our range: an arrow at the edge, and the paper's number
                 edge = top if value > top else bottom
                 ax.scatter([x - 0.12], [edge], marker="^" if value > top else "v", s=70,
-                           color="C3", zorder=4, clip_on=False, label=label if first else None)
+                           color="C3", zorder=4, clip_on=False, label=legend if first else None)
                 ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(6, -4 if value > top else 0),
                             textcoords="offset points", fontsize=9, color="C3")
     for points in by_seed.values():
