@@ -108,6 +108,32 @@ def size(ci95, paper_gain) -> str | None:
     return "smaller" if paper_gain > ci95[1] else "larger"
 
 
+SIZE_TEXTS = {
+    # form -> the words for each size; "matches" means our CI holds the paper's gain: an
+    # inconclusive claim is then consistent with the paper, not a confirmation of it
+    "short": {"matches": "consistent", "smaller": "smaller", "larger": "larger"},
+    "table": {"matches": "consistent with the paper's", "smaller": "smaller than the paper's",
+              "larger": "larger than the paper's"},
+    "sentence": {"matches": "lies inside our interval: the data are consistent with it",
+                 "smaller": "lies above our interval: our effect is smaller",
+                 "larger": "lies below our interval: our effect is larger"},
+}
+NO_SIZE_TEXT = {"short": "–", "table": "–", "sentence": "cannot be set against an interval here"}
+
+
+def size_text(size_: str | None, form: str = "table") -> str:
+    """Words for :func:`size`'s result, the one place every page and table takes them from:
+    ``short`` for the scorecard's column, ``table`` for a chapter's claims table, ``sentence``
+    for prose about where the paper's gain lies ("the paper's gain ...")."""
+    if form not in SIZE_TEXTS:
+        raise ValueError(f"size_text: form {form!r} is not one of {sorted(SIZE_TEXTS)}")
+    if size_ is None:
+        return NO_SIZE_TEXT[form]
+    if size_ not in SIZE_TEXTS[form]:
+        raise ValueError(f"size_text: size {size_!r} is not one of {sorted(SIZE_TEXTS[form])} or None")
+    return SIZE_TEXTS[form][size_]
+
+
 def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = None,
           tested: bool = True, why: str | None = None, paired: bool | None = None,
           ours: str | None = None, unit: str = "pp") -> dict:
