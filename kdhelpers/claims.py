@@ -114,17 +114,20 @@ SIZE_TEXTS = {
     "short": {"matches": "consistent", "smaller": "smaller", "larger": "larger"},
     "table": {"matches": "consistent with the paper's", "smaller": "smaller than the paper's",
               "larger": "larger than the paper's"},
+    "where": {"matches": "inside", "smaller": "above", "larger": "below"},  # "the paper's gain lies ... it"
     "sentence": {"matches": "lies inside our interval: the data are consistent with it",
                  "smaller": "lies above our interval: our effect is smaller",
                  "larger": "lies below our interval: our effect is larger"},
 }
-NO_SIZE_TEXT = {"short": "–", "table": "–", "sentence": "cannot be set against an interval here"}
+NO_SIZE_TEXT = {"short": "–", "table": "–", "where": "beside",
+                "sentence": "cannot be set against an interval here"}
 
 
 def size_text(size_: str | None, form: str = "table") -> str:
     """Words for :func:`size`'s result, the one place every page and table takes them from:
-    ``short`` for the scorecard's column, ``table`` for a chapter's claims table, ``sentence``
-    for prose about where the paper's gain lies ("the paper's gain ...")."""
+    ``short`` for the scorecard's column, ``table`` for a chapter's claims table, ``where`` and
+    ``sentence`` for prose about where the paper's gain lies against our interval ("the
+    paper's gain lies inside it", "the paper's gain lies inside our interval: ...")."""
     if form not in SIZE_TEXTS:
         raise ValueError(f"size_text: form {form!r} is not one of {sorted(SIZE_TEXTS)}")
     if size_ is None:

@@ -86,6 +86,7 @@ def test_size_words_say_where_the_paper_s_gain_lies():
     assert claims.size_text(claims.size([1.0, 1.5], 1.2)) == "consistent with the paper's"
     assert claims.size_text(claims.size([1.0, 1.5], 0.5), "short") == "larger"
     assert claims.size_text(None, "short") == "–"
+    assert claims.size_text(size, "where") == "above"  # "the paper's gain lies above it"
 
 
 def test_size_words_name_a_bad_form_or_size():
