@@ -111,13 +111,15 @@ def size(ci95, paper_gain) -> str | None:
 SIZE_TEXTS = {
     # form -> the words for each size; "matches" means our CI holds the paper's gain: an
     # inconclusive claim is then consistent with the paper, not a confirmation of it
-    "short": {"matches": "consistent", "smaller": "smaller", "larger": "larger"},
-    "table": {"matches": "consistent with the paper's", "smaller": "smaller than the paper's",
-              "larger": "larger than the paper's"},
+    # "smaller"/"larger" are signed: for a negative effect "smaller" means further below zero,
+    # so the words say lower/higher, which cannot be misread
+    "short": {"matches": "consistent", "smaller": "lower", "larger": "higher"},
+    "table": {"matches": "consistent with the paper's", "smaller": "lower than the paper's",
+              "larger": "higher than the paper's"},
     "where": {"matches": "inside", "smaller": "above", "larger": "below"},  # "the paper's gain lies ... it"
     "sentence": {"matches": "lies inside our interval: the data are consistent with it",
-                 "smaller": "lies above our interval: our effect is smaller",
-                 "larger": "lies below our interval: our effect is larger"},
+                 "smaller": "lies above our interval: our gain is lower",
+                 "larger": "lies below our interval: our gain is higher"},
 }
 NO_SIZE_TEXT = {"short": "–", "table": "–", "where": "beside",
                 "sentence": "cannot be set against an interval here"}
