@@ -33,8 +33,6 @@ ALLOWED = {
     ("exp6_teacher_assistants.ipynb", "+1.24 pp"): "the paper's direct-KD gain (69.90 - 68.66)",
     ("exp6_teacher_assistants.ipynb", "2.6 pp"): "the paper's largest chain gain (72.53 - 69.90)",
     ("exp6_teacher_assistants.ipynb", "+1.8 pp"): "the paper's largest T10 gain, at 4 convs (79.50 - 77.75)",
-    ("reproducibility.ipynb", "0.7 pp"): "run-to-run spread that motivated seeds, a protocol reason",
-    ("reproducibility.ipynb", "78.95 %"): "a superseded 20-epoch 10-conv run, why chapter 6's epochs changed",
 }
 
 
