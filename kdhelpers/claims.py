@@ -108,6 +108,37 @@ def size(ci95, paper_gain) -> str | None:
     return "smaller" if paper_gain > ci95[1] else "larger"
 
 
+SIZE_TEXTS = {
+    # form -> the words for each size; "matches" means our CI holds the paper's gain: an
+    # inconclusive claim is then consistent with the paper, not a confirmation of it
+    # "smaller"/"larger" are signed: for a negative effect "smaller" means further below zero,
+    # so the words say lower/higher, which cannot be misread
+    "short": {"matches": "consistent", "smaller": "lower", "larger": "higher"},
+    "table": {"matches": "consistent with the paper's", "smaller": "lower than the paper's",
+              "larger": "higher than the paper's"},
+    "where": {"matches": "inside", "smaller": "above", "larger": "below"},  # "the paper's gain lies ... it"
+    "sentence": {"matches": "lies inside our interval: the data are consistent with it",
+                 "smaller": "lies above our interval: our gain is lower",
+                 "larger": "lies below our interval: our gain is higher"},
+}
+NO_SIZE_TEXT = {"short": "–", "table": "–", "where": "beside",
+                "sentence": "cannot be set against an interval here"}
+
+
+def size_text(size_: str | None, form: str = "table") -> str:
+    """Words for :func:`size`'s result, the one place every page and table takes them from:
+    ``short`` for the scorecard's column, ``table`` for a chapter's claims table, ``where`` and
+    ``sentence`` for prose about where the paper's gain lies against our interval ("the
+    paper's gain lies inside it", "the paper's gain lies inside our interval: ...")."""
+    if form not in SIZE_TEXTS:
+        raise ValueError(f"size_text: form {form!r} is not one of {sorted(SIZE_TEXTS)}")
+    if size_ is None:
+        return NO_SIZE_TEXT[form]
+    if size_ not in SIZE_TEXTS[form]:
+        raise ValueError(f"size_text: size {size_!r} is not one of {sorted(SIZE_TEXTS[form])} or None")
+    return SIZE_TEXTS[form][size_]
+
+
 def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = None,
           tested: bool = True, why: str | None = None, paired: bool | None = None,
           ours: str | None = None, unit: str = "pp") -> dict:

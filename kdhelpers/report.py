@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import provenance
+from . import claims, provenance
 from .store import Store
 
 
@@ -114,10 +114,7 @@ def claims_table(claims_):
     """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict."""
     rows = []
     for c in claims_:
-        # "matches": our CI holds the paper's gain; an inconclusive claim is then consistent
-        # with the paper, not a confirmation of it
-        size = {"matches": "consistent with the paper's", "smaller": "smaller than the paper's",
-                "larger": "larger than the paper's", None: "–"}[c["size"]]
+        size = claims.size_text(c["size"])
         verdict = c["verdict"] if c["tested"] else f"not tested: {c['why']}"
         rows.append([c["claim"], c["paper"], c["ours"], size, f"**{verdict}**"])
     return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "size", "verdict"], rows)

@@ -9,7 +9,6 @@ from .estimates import train_images
 from .experiments import cifar_student, cifar_teacher
 
 TALLY_PARTS = {"paper": "the paper's claims", "beyond": "beyond the paper"}
-SIZE_TEXT = {"matches": "consistent", "smaller": "smaller", "larger": "larger", None: "–"}
 
 
 def results_by_profile(store=None, order=None) -> dict:
@@ -54,7 +53,7 @@ def scorecard(results: dict, profile: str):
         else:
             verdict, ours = f"**not tested** ({reasons.setdefault(c['why'], len(reasons) + 1)})", "–"
         rows.append([verdict, f"{experiment.removeprefix('exp')}: {c['claim']}", ours, paper_gain,
-                     SIZE_TEXT[c.get("size")] if c.get("tested", True) else "–"])
+                     claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
     lines = report.markdown_lines(["verdict", "chapter: claim", f"ours ({profile}): gain pp [95 % CI]",
                                    "paper's gain", "vs paper"], rows)
     notes = [f"({number}) not tested: {why}" for why, number in reasons.items()]

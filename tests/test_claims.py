@@ -77,6 +77,27 @@ def test_size_against_the_paper(paper_gain, expected):
     assert claims.size([0.0, 2.0], paper_gain) == expected
 
 
+def test_size_words_say_where_the_paper_s_gain_lies():
+    # the paper's gain 2.0 against our CI [1.0, 1.5]: ours is lower, said alike everywhere
+    size = claims.size(ci95=[1.0, 1.5], paper_gain=2.0)
+    assert claims.size_text(size, "short") == "lower"
+    assert claims.size_text(size) == "lower than the paper's"
+    assert claims.size_text(size, "sentence") == "lies above our interval: our gain is lower"
+    assert claims.size_text(claims.size([1.0, 1.5], 1.2)) == "consistent with the paper's"
+    assert claims.size_text(claims.size([1.0, 1.5], 0.5), "short") == "higher"
+    # a negative effect further below zero than the paper's: lower, not "smaller"
+    assert claims.size_text(claims.size([-7.7, -4.1], -0.6)) == "lower than the paper's"
+    assert claims.size_text(None, "short") == "–"
+    assert claims.size_text(size, "where") == "above"  # "the paper's gain lies above it"
+
+
+def test_size_words_name_a_bad_form_or_size():
+    with pytest.raises(ValueError, match="'long'.*short"):
+        claims.size_text("matches", "long")
+    with pytest.raises(ValueError, match="'same'"):
+        claims.size_text("same")
+
+
 def test_a_claim_not_tested_says_why_and_has_no_size():
     result = claims.claim("TA beats direct KD", "72.5 vs 69.9", [72.0, 73.0], [70.0, 70.5],
                           paper_gain=2.6, tested=False, why="teacher weaker than student")
