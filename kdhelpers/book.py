@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -176,6 +177,18 @@ def _cost_lines(profile: str, cost: dict) -> list[str]:
             *markdown_lines(["chapters", "distinct runs", "training time"], rows)]
 
 
+def _environment(record: dict) -> str:
+    """Backend, machine and library versions of one execution, as one line."""
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(record["versions"].items()) if k != "backend")
+    return f"Keras' {record['backend']} backend on {record['cpu_count']} × {record['machine']} CPUs; {versions}"
+
+
+def _minute(timestamp: str) -> str:
+    """``2026-12-04T21:19:09+00:00`` as ``2026-12-04 21:19`` (the column says UTC)."""
+    match = re.match(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d)", timestamp)
+    return f"{match[1]} {match[2]}" if match else timestamp
+
+
 def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
                  store_root: Path | None = None):
     status_json.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
@@ -191,6 +204,14 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
         "",
     ]
     rows, failures = [], []
+    executed = {key: r for key, r in records.items() if key in NOTEBOOKS and "versions" in (r or {})}
+    # what every executed notebook shares is said once above the table: seven columns, two of
+    # them repeating the same five versions on every row, overflowed a laptop's text column
+    environment = {key: _environment(r) for key, r in executed.items()}
+    shared = len(set(environment.values())) == 1
+    if shared:
+        lines += [f"Every notebook below was executed with the same environment: "
+                  f"{next(iter(environment.values()))}.", ""]
     for key in NOTEBOOKS:
         r = records.get(key)
         failed = (r or {}).get("failed_run")
@@ -198,19 +219,17 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
             failures.append(f"- `{NOTEBOOKS[key]}`: the execution at `{failed['profile']}` on "
                             f"{failed['executed']} failed ({failed['failed']}); the page "
                             f"shows its last complete execution.")
-        if r is None or "versions" not in r:
-            rows.append([NOTEBOOKS[key], "not executed", "", "", "", "", ""])
+        if key not in executed:
+            rows.append([NOTEBOOKS[key], "not executed", "", "", ""] + ([] if shared else [""]))
             continue
-        # one library per line: a single comma-separated cell squashed the column
-        versions = "<br>".join(f"{k} {v}" for k, v in sorted(r["versions"].items()) if k != "backend")
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
         profile = r["profile"] + "".join(f"<br>{k}={v}" for k, v in r.get("overrides", {}).items())
-        rows.append([r["notebook"], profile, r["executed"], f"{r['wall_seconds']:.0f} s",
-                     f"{r['backend']} on {r['cpu_count']} × {r['machine']}", versions, f"`{commit}`"])
+        rows.append([r["notebook"], profile, _minute(r["executed"]), f"{r['wall_seconds']:.0f} s",
+                     f"`{commit}`"] + ([] if shared else [re.sub("[;,] ", "<br>", environment[key])]))
     from .report import markdown_lines
 
-    lines += markdown_lines(["notebook", "profile", "executed (UTC)", "wall time", "backend",
-                             "versions", "code revision"], rows)
+    lines += markdown_lines(["notebook", "profile", "executed (UTC)", "wall time", "code revision"]
+                            + ([] if shared else ["environment"]), rows)
     if failures:
         lines += ["", "**Failed executions**", "", *failures]
     from .report import results_dir

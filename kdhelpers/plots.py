@@ -153,10 +153,10 @@ def learning_curves(groups: dict, *, title: str):
 
 def curves(x, series: dict, *, xlabel: str, title: str, paper_series: dict | None = None,
            paper_x=None):
-    """Lines with ±sd error bars for ours (``{label: (means, sds)}``), dashed for the paper."""
+    """Lines with ±sd error bars for ours (the legend says so) (``{label: (means, sds)}``), dashed for the paper."""
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     for label, (means, sds) in series.items():
-        ax.errorbar(x, means, yerr=sds, marker="o", capsize=3, label=f"{label} (ours)")
+        ax.errorbar(x, means, yerr=sds, marker="o", capsize=3, label=f"{label} (ours, mean ± sd)")
     for label, values in (paper_series or {}).items():
         ax.plot(paper_x, values, linestyle="--", marker="x", label=f"{label} (paper)")
     ax.set_xlabel(xlabel)

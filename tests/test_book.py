@@ -97,8 +97,17 @@ def test_status_page_lists_every_notebook(tmp_path):
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
     book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
-    assert "| exp1_mnist.ipynb | smoke |" in text and "summary.ipynb | not executed" in text
+    assert "| exp1_mnist.ipynb | smoke | 2026-01-01 00:00 |" in text and "summary.ipynb | not executed" in text
     assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
+    # one environment: said once above the table, not repeated on every row
+    assert "the same environment: Keras' tensorflow backend on 2 × x86_64 CPUs; keras 3." in text
+    assert "| environment |" not in text
+    other = dict(record, notebook="exp2_alpha_temperature.ipynb", versions={"keras": "4"})
+    book.write_status({"exp1": record, "exp2": other}, tmp_path / "s.json", tmp_path / "s.md",
+                      tmp_path / "store")
+    text = (tmp_path / "s.md").read_text()
+    assert "the same environment" not in text and "| environment |" in text
+    assert "| `abc` | Keras' tensorflow backend on 2 × x86_64 CPUs<br>keras 4 |" in text
 
 
 def test_profile_environment_override(monkeypatch):
