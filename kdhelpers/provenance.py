@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-OUTPUT_PATHS = ("book/*.ipynb", "book/status.*", "artifacts")
+# book/figures: the summary writes there the forest plot that heads the intro and the
+# reproducibility page
+OUTPUT_PATHS = ("book/*.ipynb", "book/status.*", "book/figures", "artifacts")
 
 
 def in_checkout() -> bool:

@@ -298,6 +298,8 @@ def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
     (repo / "book").mkdir(parents=True)
     (repo / "kdhelpers").mkdir()
     (repo / "book" / "a.ipynb").write_text("{}")
+    (repo / "book" / "figures").mkdir()
+    (repo / "book" / "figures" / "forest.png").write_bytes(b"1")
     (repo / "kdhelpers" / "m.py").write_text("x = 1\n")
     (repo / "pyproject.toml").write_text("")  # what makes it a checkout
 
@@ -310,6 +312,7 @@ def test_code_revision_ignores_book_outputs_but_not_code(tmp_path, monkeypatch):
     monkeypatch.setattr(provenance, "REPO_ROOT", repo)
     assert provenance.code_revision()["dirty"] is False
     (repo / "book" / "a.ipynb").write_text('{"executed": 1}')
+    (repo / "book" / "figures" / "forest.png").write_bytes(b"2")  # the summary's figure
     assert provenance.code_revision()["dirty"] is False
     (repo / "kdhelpers" / "m.py").write_text("x = 2\n")
     revision = provenance.code_revision()
