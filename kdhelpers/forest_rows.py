@@ -14,8 +14,9 @@ PART_HEADERS = {"paper": "The paper's claims", "beyond": "Beyond the paper: our 
 # phrases said once by the chapter header or the part header, or said shorter
 _SHORTER = ((" (beyond the paper)", ""), ("the no-KD baseline", "no KD"),
             ("the no-KD student", "no KD"), (" of the training data", " of the data"))
-# a claim's setting differs between profiles in a trailing parenthesis ("(T=8 vs T=2)" at one,
-# "(T=8 vs T=4)" at the other): the same claim of the paper, one row
+# a claim's setting differs between profiles in a trailing parenthesis ("(2 % vs 15 %)" at one,
+# "(5 % vs 100 %)" at the other): the same claim of the paper, one row, whose label names
+# each profile's setting
 _SETTING = re.compile(r"\s*\([^()]*\)\s*$")
 
 
@@ -94,5 +95,10 @@ def _merged_claims(key: str, found: dict) -> list[Row]:
             previous = name
     for name, row in rows.items():
         texts = {c["claim"] for c in row.claims.values()}
-        row.text = texts.pop() if len(texts) == 1 else name
+        if len(texts) == 1:
+            row.text = texts.pop()
+        else:  # one row, but a reader must see that the profiles tested different settings
+            settings = "; ".join(f"{profile}: {_SETTING.search(c['claim'])[0].strip()[1:-1]}"
+                                 for profile, c in row.claims.items())
+            row.text = f"{name} ({settings})"
     return [rows[name] for name in order]

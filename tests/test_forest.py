@@ -103,6 +103,9 @@ def texts(fig, gid: str) -> list:
     return [t for t in fig.texts if t.get_gid() == gid]
 
 
+MERGED = "KD beats no KD (converged: T=8 vs none; cpu: T=4 vs none)"
+
+
 def test_rows_group_claims_by_chapter_paper_first_and_merge_a_claim_across_settings(by_profile):
     rows = forest.forest_rows(by_profile)
     assert [(r.kind, r.experiment) for r in rows] == [
@@ -111,8 +114,9 @@ def test_rows_group_claims_by_chapter_paper_first_and_merge_a_claim_across_setti
         ("claim", "exp6"), ("claim", "exp6"), ("part", None), ("chapter", "exp7"),
         ("claim", "exp7")]
     claim_rows = [r for r in rows if r.kind == "claim"]
-    # the two settings of one claim are one row, named by what they share
-    assert claim_rows[0].text == "KD beats no KD" and set(claim_rows[0].claims) == {"converged", "cpu"}
+    # the two settings of one claim are one row, named by what they share and then each setting
+    assert claim_rows[0].text == MERGED
+    assert set(claim_rows[0].claims) == {"converged", "cpu"}
     assert claim_rows[2].text == CPU_ONLY["claim"] and set(claim_rows[2].claims) == {"cpu"}
     # a claim only cpu ran keeps its place before the one both ran
     assert [r.text for r in claim_rows[4:6]] == ["TA helps", "Chain beats direct"]
@@ -147,7 +151,7 @@ def test_each_bar_spans_its_ci_and_is_coloured_by_the_verdict(figure, by_profile
                 assert list(ci[text].get_xdata()) == list(c["ci95"])
                 assert to_hex(ci[text].get_color()) == colour
     verdicts = {text: to_hex(line.get_color()) for text, line in drawn(ax["cpu"], "ci").items()}
-    assert verdicts["KD beats no KD"] == forest.VERDICT_COLOURS["holds"].lower()
+    assert verdicts[MERGED] == forest.VERDICT_COLOURS["holds"].lower()
     assert verdicts["Chain beats direct"] == forest.VERDICT_COLOURS["does not hold"].lower()
     assert verdicts["T matters"] == forest.VERDICT_COLOURS["inconclusive"].lower()
 
@@ -155,9 +159,9 @@ def test_each_bar_spans_its_ci_and_is_coloured_by_the_verdict(figure, by_profile
 def test_the_paper_marker_sits_at_the_papers_gain(figure):
     paper = {p: {text: list(line.get_xdata()) for text, line in drawn(ax, "paper").items()}
              for p, ax in panels(figure).items()}
-    assert paper["cpu"] == {"KD beats no KD": [2.0], "T matters": [-1.0], "One run each": [3.0],
+    assert paper["cpu"] == {MERGED: [2.0], "T matters": [-1.0], "One run each": [3.0],
                             "TA helps": [1.5], "Chain beats direct": [1.0]}
-    assert paper["converged"] == {"KD beats no KD": [2.0], "T matters": [-1.0],
+    assert paper["converged"] == {MERGED: [2.0], "T matters": [-1.0],
                                   "Chain beats direct": [1.0]}
 
 
