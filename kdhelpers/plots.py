@@ -77,18 +77,25 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     fig, ax = plt.subplots(figsize=(min(9.0, max(4.5, 1.5 * len(sides) + 1.5)), 4),
                            constrained_layout=True)
     by_seed: dict = {}
-    ours = [100 * r.metrics["test_accuracy"] for runs in sides.values() for r in runs]
-    span = max(max(ours) - min(ours), 1.0)
-    bottom, top = min(ours) - 0.6 * span, max(ours) + 0.6 * span
+    values_of = {label: [100 * r.metrics["test_accuracy"] for r in runs] for label, runs in sides.items()}
+    half_of = {label: stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v))
+               for label, v in values_of.items() if len(v) > 1}
+    # the axis holds every dot and every interval (a t-interval on few seeds reaches past the dots)
+    low = min(min(v) for v in values_of.values())
+    high = max(max(v) for v in values_of.values())
+    for label, half in half_of.items():
+        low, high = min(low, np.mean(values_of[label]) - half), max(high, np.mean(values_of[label]) + half)
+    span = max(high - low, 1.0)
+    bottom, top = low - 0.3 * span, high + 0.3 * span
     for x, (label, runs) in enumerate(sides.items()):
-        values = [100 * r.metrics["test_accuracy"] for r in runs]
+        values = values_of[label]
         group = x // join if join else 0
         for run, value in zip(runs, values):
             by_seed.setdefault((group, run.config.seed), []).append((x, value))
         ax.scatter([x] * len(values), values, color="C0", zorder=3, s=22,
                    label="ours, one dot per seed" if x == 0 else None)
-        if len(values) > 1:
-            half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+        if label in half_of:
+            half = half_of[label]
             ax.errorbar(x + 0.12, np.mean(values), yerr=half, fmt="_", color="C1", capsize=4,
                         markersize=14, label="ours, mean ± 95 % CI" if x == 0 else None)
         value = (paper_values or {}).get(label)
@@ -116,7 +123,9 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=9, loc="best")
+    # below the axes, never over a dot or an interval
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16 if many else -0.12),
+              ncol=3, frameon=False)
     return fig
 
 
@@ -153,10 +162,12 @@ def learning_curves(groups: dict, *, title: str):
 
 def curves(x, series: dict, *, xlabel: str, title: str, paper_series: dict | None = None,
            paper_x=None):
-    """Lines with ±sd error bars for ours (the legend says so) (``{label: (means, sds)}``), dashed for the paper."""
+    """Lines with ±sd error bars for ours (``{label: (means, sds)}``; ``sds`` ``None``: single
+    runs, no bars), dashed for the paper; the legend says which is which."""
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     for label, (means, sds) in series.items():
-        ax.errorbar(x, means, yerr=sds, marker="o", capsize=3, label=f"{label} (ours, mean ± sd)")
+        ax.errorbar(x, means, yerr=sds, marker="o", capsize=3,
+                    label=f"{label} (ours, {'one run' if sds is None else 'mean ± sd'})")
     for label, values in (paper_series or {}).items():
         ax.plot(paper_x, values, linestyle="--", marker="x", label=f"{label} (paper)")
     ax.set_xlabel(xlabel)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from kdhelpers import report
@@ -92,6 +93,24 @@ def test_seed_dots_fit_our_runs_and_point_at_a_paper_value_beyond_them():
     assert [t.get_text() for t in ax.texts] == ["87.2"]  # ... it is written at the edge
     stars = [c for c in ax.collections if c.get_label() == "paper (one run)"]
     assert stars and list(stars[0].get_offsets()[0]) == [pytest.approx(0.88), 64.5]
+
+
+def test_seed_dots_hold_every_interval_and_keep_the_legend_off_the_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scipy import stats
+
+    from kdhelpers import plots
+
+    values = [60.0, 61.0, 64.0]  # three seeds: the t-interval reaches past the dots
+    fig = plots.seed_dots({"a": _runs(values), "b": _runs([62.0, 62.5, 63.0])}, title="t")
+    ax = fig.axes[0]
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
+    low, high = ax.get_ylim()
+    assert low < np.mean(values) - half < min(values) and max(values) < np.mean(values) + half < high
+    legend_box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend_box.y1 <= ax.get_window_extent(fig.canvas.get_renderer()).y0  # below the axes
 
 
 def test_heatmaps_share_one_colour_scale_for_ours_and_the_papers():
