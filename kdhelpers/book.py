@@ -184,9 +184,18 @@ def _environment(record: dict) -> str:
 
 
 def _minute(timestamp: str) -> str:
-    """``2026-12-04T21:19:09+00:00`` as ``2026-12-04 21:19`` (the column says UTC)."""
+    """``2026-12-04T21:19:09+00:00`` as ``2026-12-04<br>21:19`` (the column says UTC): the
+    date on one line, the time under it, where a narrow column would break the date at a
+    hyphen."""
     match = re.match(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d)", timestamp)
-    return f"{match[1]} {match[2]}" if match else timestamp
+    return f"{match[1]}<br>{match[2]}" if match else timestamp
+
+
+def _override(name: str, value) -> str:
+    """A parameter override as a short line: ``seeds 1, 2, 3`` (a list without brackets)."""
+    shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) \
+        if isinstance(value, (list, tuple)) else str(value)
+    return f"{name} {shown}"
 
 
 def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path = STATUS_MD,
@@ -220,11 +229,11 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
                             f"{failed['executed']} failed ({failed['failed']}); the page "
                             f"shows its last complete execution.")
         if key not in executed:
-            rows.append([NOTEBOOKS[key], "not executed", "", "", ""] + ([] if shared else [""]))
+            rows.append([NOTEBOOKS[key].removesuffix(".ipynb"), "not executed", "", "", ""] + ([] if shared else [""]))
             continue
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
-        profile = r["profile"] + "".join(f"<br>{k}={v}" for k, v in r.get("overrides", {}).items())
-        rows.append([r["notebook"], profile, _minute(r["executed"]), f"{r['wall_seconds']:.0f} s",
+        profile = r["profile"] + "".join(f"<br>{_override(k, v)}" for k, v in r.get("overrides", {}).items())
+        rows.append([r["notebook"].removesuffix(".ipynb"), profile, _minute(r["executed"]), f"{r['wall_seconds']:.0f} s",
                      f"`{commit}`"] + ([] if shared else [re.sub("[;,] ", "<br>", environment[key])]))
     from .report import markdown_lines
 

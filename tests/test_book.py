@@ -97,7 +97,7 @@ def test_status_page_lists_every_notebook(tmp_path):
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
     book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
-    assert "| exp1_mnist.ipynb | smoke | 2026-01-01 00:00 |" in text and "summary.ipynb | not executed" in text
+    assert "| exp1_mnist | smoke | 2026-01-01<br>00:00 |" in text and "| summary | not executed" in text
     assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
     # one environment: said once above the table, not repeated on every row
     assert "the same environment: Keras' tensorflow backend on 2 × x86_64 CPUs; keras 3." in text
@@ -193,7 +193,7 @@ def test_status_page_reports_a_failed_execution(tmp_path):
     book.write_status({"exp2": {"failed_run": failed}}, tmp_path / "s.json", tmp_path / "s.md",
                       tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
-    assert "failed (RuntimeError: boom)" in text and "exp2_alpha_temperature.ipynb | not executed" in text
+    assert "failed (RuntimeError: boom)" in text and "| exp2_alpha_temperature | not executed" in text
 
 
 def test_bogus_profile_from_the_environment_is_a_usage_error(monkeypatch, capsys):
@@ -219,7 +219,7 @@ def test_a_chapter_executes_with_other_parameters_and_the_status_says_which(tmp_
     assert cells[-1].outputs[0]["text"] == "cpu [1, 2, 3]\n"
     assert record["overrides"] == {"seeds": [1, 2, 3]}
     book.write_status({"tiny": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
-    assert "| cpu<br>seeds=[1, 2, 3] |" in (tmp_path / "s.md").read_text()
+    assert "| cpu<br>seeds 1, 2, 3 |" in (tmp_path / "s.md").read_text()
 
 
 @pytest.mark.parametrize("item", ["seeds", "profile=cpu", "1x=2"])
