@@ -116,7 +116,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
         if len(points) > 1:
             xs, ys = zip(*points)
             ax.plot(xs, ys, color="0.75", linewidth=0.8, zorder=1)
-    ax.set_xticks(range(len(sides)), [textwrap.fill(str(label), 8 if many else 16)
+    # a number keeps its unit on its line ("5 %" never breaks before the "%")
+    ax.set_xticks(range(len(sides)), [textwrap.fill(str(label).replace(" %", "\u00a0%"), 8 if many else 16)
                                       for label in sides], fontsize=8 if many else 9)
     ax.set_xlim(-0.6, len(sides) - 0.4)
     ax.set_ylim(bottom, top)
@@ -132,7 +133,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
 def learning_curves(groups: dict, *, title: str):
     """Train and validation accuracy per epoch (each run's ``history.json``): a thin line per
     run and a thick mean per group (``{label: [runs]}``)."""
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6), constrained_layout=True, sharey=True)
+    # 7.6 in: shown at the text column's ~690 px with little shrinking, so the text stays legible
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.8), constrained_layout=True, sharey=True)
     for color, (label, runs) in enumerate(groups.items()):
         for ax, key in zip(axes, ("accuracy", "val_accuracy")):
             curves_ = [[100 * row[key] for row in r.history if key in row] for r in runs]
@@ -155,7 +157,7 @@ def learning_curves(groups: dict, *, title: str):
     axes[0].set_ylabel("accuracy (%)")
     # below the panels: long labels inside a panel covered its curves or ran past its edge
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-               ncol=min(2, len(groups)), fontsize=9)
+               ncol=min(2, len(groups)), fontsize=10)
     fig.suptitle(title)
     return fig
 

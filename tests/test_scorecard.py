@@ -81,3 +81,12 @@ def test_side_by_side_shows_no_gain_for_a_claim_not_tested(by_profile):
     table = scorecard.side_by_side(by_profile).data
     row = next(line for line in table.splitlines() if "TA helps" in line)
     assert "| not tested |" in row and "+1.00" not in row
+
+
+def test_scorecard_gives_each_reason_its_own_paragraph():
+    first = claims.claim("TA helps", "p", [50.0, 51.0], [49.0, 50.0], tested=False, why="weak teacher")
+    second = claims.claim("25 % is enough", "p", [50.0, 51.0], [49.0, 50.0], tested=False,
+                          why="no 25 % run")
+    table = scorecard.scorecard({"exp3": {"results": {"claims": [second]}},
+                                 "exp6": {"results": {"claims": [first]}}}, "cpu").data
+    assert table.endswith("\n\n(1) not tested: no 25 % run\n\n(2) not tested: weak teacher")
