@@ -93,16 +93,23 @@ def _hide_injected_parameters(path: Path) -> None:
     """Keep the book's pages for results: the cell papermill adds (``# Parameters``; the
     header states the profile) and the Colab set-up cell (it does nothing off Colab) are
     left out of the built page (``remove-cell``; the notebook keeps them, Colab runs the
-    set-up); papermill has no option to tag its cell itself."""
+    set-up); papermill has no option to tag its cell itself.
+
+    The injected cell is also skipped by nbval (``nbval-skip``): CI re-runs every notebook at
+    ``smoke`` (``KDHELPERS_PROFILE``), where overrides made for the executed profile (chapter
+    3's five fractions and three seeds at ``converged``) would train 30 smoke runs instead of
+    the profile's 8; skipped, the notebook runs at its own defaults."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        set_up = "injected-parameters" in tags or (
-            cell.cell_type == "code" and "google.colab" in cell.source)
-        if set_up and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
+        injected = "injected-parameters" in tags
+        wanted = (["remove-cell", "nbval-skip"] if injected else ["remove-cell"]
+                  if cell.cell_type == "code" and "google.colab" in cell.source else [])
+        missing = [tag for tag in wanted if tag not in tags]
+        if missing:
+            cell.metadata["tags"] = [*tags, *missing]
     nbformat.write(nb, path)
 
 
