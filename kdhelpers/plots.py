@@ -74,8 +74,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     from scipy import stats
 
     many = len(sides) > 6
-    fig, ax = plt.subplots(figsize=(min(9.0, max(4.5, 1.5 * len(sides) + 1.5)), 4),
-                           constrained_layout=True)
+    width = min(9.0, max(4.5, 1.5 * len(sides) + 1.5))
+    fig, ax = plt.subplots(figsize=(width, 4), constrained_layout=True)
     by_seed: dict = {}
     values_of = {label: [100 * r.metrics["test_accuracy"] for r in runs] for label, runs in sides.items()}
     half_of = {label: stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v))
@@ -125,8 +125,9 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     # below the axes, never over a dot or an interval
+    # as many columns as the width holds: a legend wider than the figure collapses the layout
     ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16 if many else -0.12),
-              ncol=3, frameon=False)
+              ncol=3 if width >= 8 else 2 if width >= 6 else 1, frameon=False)
     return fig
 
 

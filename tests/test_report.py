@@ -113,6 +113,24 @@ def test_seed_dots_hold_every_interval_and_keep_the_legend_off_the_axes():
     assert legend_box.y1 <= ax.get_window_extent(fig.canvas.get_renderer()).y0  # below the axes
 
 
+@pytest.mark.parametrize("n_sides", [2, 3, 5, 10])
+def test_seed_dots_lay_out_at_every_width(n_sides):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import plots
+
+    sides = {f"side {i}": _runs([60.0 + i, 61.0 + i, 62.5 + i]) for i in range(n_sides)}
+    fig = plots.seed_dots(sides, title="a title", paper_values={"side 0": 99.0, "side 1": 61.5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied": the legend outgrew the figure
+        fig.canvas.draw()
+    legend = fig.axes[0].get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.x0 >= 0 and legend.x1 <= fig.bbox.x1
+
+
 def test_heatmaps_share_one_colour_scale_for_ours_and_the_papers():
     import matplotlib
 
