@@ -14,7 +14,8 @@ Modules, one concern each:
   ``experiments`` (the runs each chapter needs), ``program`` and ``estimates`` (what is left
   to train, in hours), ``claims``, ``confidence`` (how sure a run's softmax is),
   ``report``, ``plots``, ``scorecard``, ``paper`` (the paper's numbers), ``study``,
-  ``notebook``, ``provenance``, ``book`` (the papermill driver);
+  ``notebook``, ``provenance``, ``book`` (the papermill driver), ``status`` (the status page
+  and the compute behind each profile);
 * speed: ``bench``, ``bench_torch``, ``bench_workers``.
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kdhelpers import book, profiles
+from kdhelpers import book, profiles, status
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [n for k, n in book.NOTEBOOKS.items()]
@@ -95,7 +95,7 @@ def test_status_page_lists_every_notebook(tmp_path):
     record = {"notebook": "exp1_mnist.ipynb", "profile": "smoke", "executed": "2026-01-01T00:00:00",
               "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
-    book.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
+    status.write_status({"exp1": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
     assert "| exp1_mnist | smoke | 2026-01-01<br>00:00 |" in text and "| summary | not executed" in text
     assert json.loads((tmp_path / "s.json").read_text())["exp1"]["profile"] == "smoke"
@@ -103,7 +103,7 @@ def test_status_page_lists_every_notebook(tmp_path):
     assert "the same environment: Keras' tensorflow backend on 2 × x86_64 CPUs; keras 3." in text
     assert "| environment |" not in text
     other = dict(record, notebook="exp2_alpha_temperature.ipynb", versions={"keras": "4"})
-    book.write_status({"exp1": record, "exp2": other}, tmp_path / "s.json", tmp_path / "s.md",
+    status.write_status({"exp1": record, "exp2": other}, tmp_path / "s.json", tmp_path / "s.md",
                       tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
     assert "the same environment" not in text and "| environment |" in text
@@ -133,7 +133,7 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
     for name, runs in {"exp2": {"teacher": 3600.0, "a": 900.0}, "exp3": {"teacher": 3600.0, "b": 900.0},
                        "exp7": {"teacher": 3600.0, "c": 1800.0}}.items():
         (results / f"{name}.json").write_text(json.dumps({"runs": runs}))
-    cost = book.training_cost(results)
+    cost = status.training_cost(results)
     assert cost["chapters"]["exp2"] == {"runs": 2, "train_seconds": 4500.0}
     assert cost["paper_chapters"] == {"runs": 3, "train_seconds": 5400.0}  # teacher once
     assert cost["all"] == {"runs": 4, "train_seconds": 7200.0}
@@ -142,12 +142,12 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
                             "b": {"resumed_at_epochs": [], "machine": {"cpu": "Y"}}}.items():
         (tmp_path / "store" / run_id).mkdir()
         (tmp_path / "store" / run_id / "metrics.json").write_text(json.dumps(metrics))
-    assert book.interruptions(results) == {"runs": 4, "resumed": 1, "unread": 2,
+    assert status.interruptions(results) == {"runs": 4, "resumed": 1, "unread": 2,
                                            "cpus": ["X", "Y"]}
     record = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu", "executed": "x",
               "wall_seconds": 3.0, "backend": "tensorflow", "versions": {"keras": "3"},
               "code": {"commit": "abc", "dirty": False}, "machine": "x86_64", "cpu_count": 2}
-    book.write_status({"exp2": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
+    status.write_status({"exp2": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
     assert "## Compute behind the `cpu` results" in text
     assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
@@ -190,7 +190,7 @@ def test_an_executed_chapter_folds_papermills_injected_cell(tmp_path, monkeypatc
 def test_status_page_reports_a_failed_execution(tmp_path):
     failed = {"notebook": "exp2_alpha_temperature.ipynb", "profile": "cpu",
               "failed": "RuntimeError: boom", "executed": "2026-01-01T00:00:00Z"}
-    book.write_status({"exp2": {"failed_run": failed}}, tmp_path / "s.json", tmp_path / "s.md",
+    status.write_status({"exp2": {"failed_run": failed}}, tmp_path / "s.json", tmp_path / "s.md",
                       tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
     assert "failed (RuntimeError: boom)" in text and "| exp2_alpha_temperature | not executed" in text
@@ -218,7 +218,7 @@ def test_a_chapter_executes_with_other_parameters_and_the_status_says_which(tmp_
     cells = nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
     assert cells[-1].outputs[0]["text"] == "cpu [1, 2, 3]\n"
     assert record["overrides"] == {"seeds": [1, 2, 3]}
-    book.write_status({"tiny": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
+    status.write_status({"tiny": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     assert "| cpu<br>seeds 1, 2, 3 |" in (tmp_path / "s.md").read_text()
 
 
