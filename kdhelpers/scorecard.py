@@ -61,17 +61,39 @@ def scorecard(results: dict, profile: str):
     return Markdown("\n".join(lines) + "".join(f"\n\n{note}" for note in notes))
 
 
+def same_test(c: dict, other: dict) -> bool:
+    """Whether two claims rest on the same runs: the same measured values on both sides (at
+    ``cpu`` chapter 2's validation-best cell is its α = 1 cell, so its best-cell claim and its
+    label-free claim are one comparison)."""
+    def sides(claim):
+        return tuple(tuple(claim.get(k) or ()) for k in ("a", "b"))
+    return all(sides(c)) and sides(c) == sides(other)
+
+
 def tallies(by_profile: dict):
     """How many claims hold / do not / are inconclusive / not tested, per profile, for the
-    paper's claims and for the claims beyond it."""
-    rows = []
+    paper's claims and for the claims beyond it. A claim that rests on the same runs as an
+    earlier one (:func:`same_test`) is one test: counted once, and named under the table."""
+    from IPython.display import Markdown
+
+    rows, notes = [], []
     for profile, results in by_profile.items():
         for part in ("paper", "beyond"):
-            chosen = [c for e, c in all_claims(results) if chapters.BY_KEY[e].part == part]
+            chosen = []
+            for e, c in all_claims(results):
+                if chapters.BY_KEY[e].part != part:
+                    continue
+                earlier = next((d for d in chosen if same_test(c, d)), None)
+                if earlier is None:
+                    chosen.append(c)
+                else:
+                    notes.append(f"At `{profile}`, \"{c['claim']}\" rests on the same runs as "
+                                 f"\"{earlier['claim']}\": one test, counted once.")
             if chosen:
                 counts = claims.tally(chosen)
                 rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values()])
-    return report.markdown_table(["profile", "claims", "n", *claims.VERDICTS], rows)
+    lines = report.markdown_lines(["profile", "claims", "n", *claims.VERDICTS], rows)
+    return Markdown("\n".join(lines) + "".join(f"\n\n{note}" for note in notes))
 
 
 def cell(c: dict) -> str:

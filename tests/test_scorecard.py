@@ -90,3 +90,15 @@ def test_scorecard_gives_each_reason_its_own_paragraph():
     table = scorecard.scorecard({"exp3": {"results": {"claims": [second]}},
                                  "exp6": {"results": {"claims": [first]}}}, "cpu").data
     assert table.endswith("\n\n(1) not tested: no 25 % run\n\n(2) not tested: weak teacher")
+
+
+def test_tallies_count_two_claims_on_the_same_runs_once():
+    best = claims.claim("the best cell beats no KD", "p", [70.0, 71.0, 72.0], [60.0, 61.5, 61.0],
+                        paired=True)
+    label_free = claims.claim("α = 1 beats no KD", "p", [70.0, 71.0, 72.0], [60.0, 61.5, 61.0],
+                              paired=True)
+    other = claims.claim("T matters", "p", [70.0, 71.0, 72.5], [60.0, 61.5, 61.0], paired=True)
+    table = scorecard.tallies({"cpu": {"exp2": {"results": {"claims": [best, label_free, other]}}}}).data
+    assert "| cpu | the paper's claims | 2 | 2 | 0 | 0 | 0 |" in table
+    assert table.endswith('"α = 1 beats no KD" rests on the same runs as "the best cell beats no KD": '
+                          "one test, counted once.")
