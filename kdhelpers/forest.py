@@ -211,7 +211,8 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
 def _draw_gain(ax, c: dict, y: float, text: str) -> None:
     colour = VERDICT_COLOURS[c["verdict"]]
     if c.get("ci95") is not None:
-        ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=2,
+        # above the paper's hollow diamond (zorder 3): a narrow interval stays readable on it
+        ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=3.5,
                 gid=f"ci:{text}")
     # an inconclusive gain is an open dot: its interval includes zero (or there is none)
     face = "white" if c["verdict"] == "inconclusive" else colour

@@ -46,16 +46,20 @@ def short_label(text: str, width: int = 40) -> str:
     wrapped on two lines of about equal length (three if two cannot hold it)."""
     for long, short in _SHORTER:
         text = text.replace(long, short)
-    # no break inside a parenthesis: "(α, T)" stays on one line (no-break spaces)
-    text = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\u00a0"), text)
+    # no break inside a short parenthesis: "(α, T)" stays on one line (no-break spaces); a
+    # long one may break between its words, never inside a word; "5 %" stays together
+    text = re.sub(r"\([^()]{1,14}\)", lambda m: m.group(0).replace(" ", "\u00a0"), text)
+    text = text.replace(" %", "\u00a0%")
     if len(text) <= width:
         return text
-    # two lines of about equal length read better than a long line and an orphan word
-    for balanced in range(len(text) // 2, width + 1):
-        lines = textwrap.wrap(text, balanced)
-        if len(lines) <= 2:
-            return "\n".join(lines)
-    return "\n".join(textwrap.wrap(text, width, max_lines=3, placeholder=" …"))
+    # lines of about equal length read better than a long line and an orphan word: two if
+    # they can hold it, else three
+    for count in (2, 3):
+        for balanced in range(-(-len(text) // count), width + 1):
+            lines = textwrap.wrap(text, balanced, break_long_words=False)
+            if len(lines) <= count and max(map(len, lines)) <= width:
+                return "\n".join(lines)
+    return "\n".join(textwrap.wrap(text, width, max_lines=3, placeholder=" …", break_long_words=False))
 
 
 def forest_rows(by_profile: dict, profiles=("converged", "cpu")) -> list[Row]:

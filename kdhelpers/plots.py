@@ -110,7 +110,7 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
                 edge = top if value > top else bottom
                 ax.scatter([x - 0.12], [edge], marker="^" if value > top else "v", s=70,
                            color="C3", zorder=4, clip_on=False, label=legend if first else None)
-                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(6, -4 if value > top else 0),
+                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(7, -12 if value > top else 4),  # inside the frame
                             textcoords="offset points", fontsize=9, color="C3")
     for points in by_seed.values():
         if len(points) > 1:
@@ -125,9 +125,10 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     # below the axes, never over a dot or an interval
-    # as many columns as the width holds: a legend wider than the figure collapses the layout
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16 if many else -0.12),
-              ncol=3 if width >= 8 else 2 if width >= 6 else 1, frameon=False)
+    # under the tick labels, however many lines they wrap to (the layout makes room for it),
+    # in as many columns as the width holds: a legend wider than the figure collapses the layout
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=9,
+               ncol=3 if width >= 8 else 2 if width >= 6 else 1, frameon=False)
     return fig
 
 

@@ -216,3 +216,16 @@ def test_short_label_wraps_on_at_most_three_lines_and_never_inside_a_parenthesis
     assert "(α,\u00a0T)" in label
     assert all(len(line) <= 40 for line in label.splitlines())
     assert forest.short_label("AT beats KD (beyond the paper)") == "AT beats KD"
+
+
+@pytest.mark.parametrize("text", [
+    "The gain shrinks as data grow (converged: 5 % vs 100 %; cpu: 2 % vs 15 %)",
+    "Higher temperature works better for this pair (the grid's highest T vs its lowest)",
+    "A 4-conv teacher teaches the 2-conv student at least as well as the 10-conv one"])
+def test_short_labels_break_between_words_into_lines_of_similar_length(text):
+    from kdhelpers.forest import short_label
+
+    lines = short_label(text).split("\n")
+    assert " ".join(lines).replace("\u00a0", " ") == text  # every word whole, none lost
+    assert not any(line.startswith("%") for line in lines)  # a number keeps its unit
+    assert max(map(len, lines)) - min(map(len, lines)) <= 12  # no orphan word on a line

@@ -109,8 +109,10 @@ def test_seed_dots_hold_every_interval_and_keep_the_legend_off_the_axes():
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
     low, high = ax.get_ylim()
     assert low < np.mean(values) - half < min(values) and max(values) < np.mean(values) + half < high
-    legend_box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
-    assert legend_box.y1 <= ax.get_window_extent(fig.canvas.get_renderer()).y0  # below the axes
+    fig.canvas.draw()  # the layout places the legend
+    legend_box = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
+    ticks = ax.get_xaxis().get_tightbbox(fig.canvas.get_renderer())
+    assert legend_box.y1 <= ticks.y0  # below the axes and their tick labels
 
 
 @pytest.mark.parametrize("n_sides", [2, 3, 5, 10])
@@ -127,7 +129,7 @@ def test_seed_dots_lay_out_at_every_width(n_sides):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "constrained_layout not applied": the legend outgrew the figure
         fig.canvas.draw()
-    legend = fig.axes[0].get_legend().get_window_extent(fig.canvas.get_renderer())
+    legend = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
     assert legend.x0 >= 0 and legend.x1 <= fig.bbox.x1
 
 
@@ -162,7 +164,7 @@ def test_seed_dots_name_the_paper_once_in_the_legend():
 
     sides = {name: _runs([60.0, 61.0]) for name in ("a", "b", "c")}
     fig = plots.seed_dots(sides, title="t", paper_values={"a": 87.0, "b": 88.0, "c": 60.5})
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sorted(labels) == sorted(["ours, one dot per seed", "ours, mean ± 95 % CI",
                                      "paper (one run)", "paper (one run), off the scale: arrow"])
 
