@@ -74,7 +74,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     from scipy import stats
 
     many = len(sides) > 6
-    width = min(9.0, max(4.5, 1.5 * len(sides) + 1.5))
+    # at most 8 in: the text column shows it at about 690 px, so its text shrinks little
+    width = min(8.0, max(4.5, 1.5 * len(sides) + 1.5))
     fig, ax = plt.subplots(figsize=(width, 4), constrained_layout=True)
     by_seed: dict = {}
     values_of = {label: [100 * r.metrics["test_accuracy"] for r in runs] for label, runs in sides.items()}
