@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import chapters, profiles, provenance
 
-from .status import BOOK_DIR, NOTEBOOKS, STATUS_JSON, write_status  # noqa: F401  (book's own)
+from .status import BOOK_DIR, NOTEBOOKS, STATUS_JSON, write_status
 
 
 def selected(only: list[str] | None, summary: bool = True) -> list[str]:
@@ -100,9 +100,12 @@ def _hide_injected_parameters(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        injected = "injected-parameters" in tags
-        wanted = (["remove-cell", "nbval-skip"] if injected else ["remove-cell"]
-                  if cell.cell_type == "code" and "google.colab" in cell.source else [])
+        if "injected-parameters" in tags:
+            wanted = ["remove-cell", "nbval-skip"]
+        elif cell.cell_type == "code" and "google.colab" in cell.source:
+            wanted = ["remove-cell"]
+        else:
+            wanted = []
         missing = [tag for tag in wanted if tag not in tags]
         if missing:
             cell.metadata["tags"] = [*tags, *missing]

@@ -78,6 +78,15 @@ def _t_interval(center: float, se: float | None, df: float) -> list[float] | Non
     return [float(center - half), float(center + half)]
 
 
+def mean_interval(values) -> list[float] | None:
+    """The 95 % t-interval of the mean of ``values`` (None for fewer than two): the interval
+    :func:`compare` gives a paired gain, for one side's runs (a figure's error bar)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return None
+    return _t_interval(float(values.mean()), values.std(ddof=1) / math.sqrt(len(values)), len(values) - 1)
+
+
 def _welch_interval(a: np.ndarray, b: np.ndarray, gain: float) -> list[float] | None:
     if len(a) < 2 or len(b) < 2:
         return None

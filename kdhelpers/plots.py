@@ -7,7 +7,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import paper
+from . import claims, paper
 
 
 def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None = None,
@@ -71,21 +71,16 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     join same-seed runs only within consecutive groups of that many sides (2: each KD side with
     the no-KD side before it), not across groups (e.g. across data fractions); ``None``: all.
     Many sides share a width that fits the text column, with narrower labels."""
-    from scipy import stats
-
     many = len(sides) > 6
     # at most 8 in: the text column shows it at about 690 px, so its text shrinks little
     width = min(8.0, max(4.5, 1.5 * len(sides) + 1.5))
     fig, ax = plt.subplots(figsize=(width, 4), constrained_layout=True)
     by_seed: dict = {}
     values_of = {label: [100 * r.metrics["test_accuracy"] for r in runs] for label, runs in sides.items()}
-    half_of = {label: stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v))
-               for label, v in values_of.items() if len(v) > 1}
+    interval_of = {label: ci for label, v in values_of.items() if (ci := claims.mean_interval(v))}
     # the axis holds every dot and every interval (a t-interval on few seeds reaches past the dots)
-    low = min(min(v) for v in values_of.values())
-    high = max(max(v) for v in values_of.values())
-    for label, half in half_of.items():
-        low, high = min(low, np.mean(values_of[label]) - half), max(high, np.mean(values_of[label]) + half)
+    low = min([min(v) for v in values_of.values()] + [ci[0] for ci in interval_of.values()])
+    high = max([max(v) for v in values_of.values()] + [ci[1] for ci in interval_of.values()])
     span = max(high - low, 1.0)
     bottom, top = low - 0.3 * span, high + 0.3 * span
     for x, (label, runs) in enumerate(sides.items()):
@@ -95,8 +90,8 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
             by_seed.setdefault((group, run.config.seed), []).append((x, value))
         ax.scatter([x] * len(values), values, color="C0", zorder=3, s=22,
                    label="ours, one dot per seed" if x == 0 else None)
-        if label in half_of:
-            half = half_of[label]
+        if label in interval_of:
+            half = (interval_of[label][1] - interval_of[label][0]) / 2
             ax.errorbar(x + 0.12, np.mean(values), yerr=half, fmt="_", color="C1", capsize=4,
                         markersize=14, label="ours, mean ± 95 % CI" if x == 0 else None)
         value = (paper_values or {}).get(label)
@@ -125,7 +120,6 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    # below the axes, never over a dot or an interval
     # under the tick labels, however many lines they wrap to (the layout makes room for it),
     # in as many columns as the width holds: a legend wider than the figure collapses the layout
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=9,

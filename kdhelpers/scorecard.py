@@ -43,8 +43,6 @@ def scorecard(results: dict, profile: str):
     and how the two compare. A reason why a claim was not tested is given once, under the
     table (chapter 6 at ``cpu`` gives one reason for five claims); its gain is left out, as
     in the forest plot: it measures a comparison whose premise failed."""
-    from IPython.display import Markdown
-
     rows, reasons = [], {}
     for experiment, c in all_claims(results):
         paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
@@ -56,8 +54,15 @@ def scorecard(results: dict, profile: str):
                      claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
     lines = report.markdown_lines(["verdict", "chapter: claim", f"ours ({profile}): gain pp [95 % CI]",
                                    "paper's gain", "vs paper"], rows)
-    # one paragraph per note: joined by single newlines they ran together into one
     notes = [f"({number}) not tested: {why}" for why, number in reasons.items()]
+    return _with_notes(lines, notes)
+
+
+def _with_notes(lines: list[str], notes: list[str]):
+    """A table's Markdown lines, then each note under it as a paragraph of its own (joined by
+    single newlines, notes ran together into one)."""
+    from IPython.display import Markdown
+
     return Markdown("\n".join(lines) + "".join(f"\n\n{note}" for note in notes))
 
 
@@ -74,8 +79,6 @@ def tallies(by_profile: dict):
     """How many claims hold / do not / are inconclusive / not tested, per profile, for the
     paper's claims and for the claims beyond it. A claim that rests on the same runs as an
     earlier one (:func:`same_test`) is one test: counted once, and named under the table."""
-    from IPython.display import Markdown
-
     rows, notes = [], []
     for profile, results in by_profile.items():
         for part in ("paper", "beyond"):
@@ -92,8 +95,7 @@ def tallies(by_profile: dict):
             if chosen:
                 counts = claims.tally(chosen)
                 rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values()])
-    lines = report.markdown_lines(["profile", "claims", "n", *claims.VERDICTS], rows)
-    return Markdown("\n".join(lines) + "".join(f"\n\n{note}" for note in notes))
+    return _with_notes(report.markdown_lines(["profile", "claims", "n", *claims.VERDICTS], rows), notes)
 
 
 def cell(c: dict) -> str:
