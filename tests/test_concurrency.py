@@ -156,7 +156,7 @@ def test_store_under_a_missing_directory_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_workers_do_not_outlive_the_process_that_started_them():
+def test_workers_do_not_outlive_the_process_that_started_them(keras_stub_env):
     """A killed ``book train`` leaves no worker training on (and holding a run's claim)."""
 
     script = ("import os, time\n"
@@ -165,10 +165,10 @@ def test_workers_do_not_outlive_the_process_that_started_them():
               "print(pool.submit(os.getpid).result(), flush=True)\n"
               "pool.submit(time.sleep, 120)\n"  # the worker is busy: it would not notice
               "time.sleep(120)\n")
-    # what is tested is the pool's wiring, not training: the numpy backend spares the parent
-    # and its worker TensorFlow's import
+    # what is tested is the pool's wiring, not training: a stand-in Keras spares the parent
+    # and its worker Keras's import
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "KERAS_BACKEND": "numpy"})
+                              env=keras_stub_env)
     worker = int(parent.stdout.readline())
     time.sleep(0.5)  # the sleep task has reached the worker
     parent.kill()

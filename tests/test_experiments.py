@@ -91,7 +91,10 @@ def test_exp7_weights_are_tuned_on_the_selection_seed_only(profile):
 @pytest.mark.parametrize("name", ["exp2", "exp4", "exp5", "exp7"])
 def test_evaluation_seeds_exclude_the_selection_seed(profile, name):
     s = profiles.resolve(name, profile)
-    assert s["selection_seed"] not in s["seeds"] and len(s["seeds"]) >= 2
+    assert s["selection_seed"] not in s["seeds"]
+    # two seeds at least, for an interval; chapter 7's smoke run, CI's slowest, has one (the
+    # other chapters run the code of several seeds at smoke)
+    assert len(s["seeds"]) >= (1 if (profile, name) == ("smoke", "exp7") else 2)
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
