@@ -190,7 +190,10 @@ def markdown(results: dict) -> str:
     for dataset, pair in results["pairs"].items():
         for name, row in pair["cases"].items():
             if "skipped" in row:
-                rows.append([dataset, name, f"skipped: {row['skipped']}", "", ""])
+                # a command-line flag as code: as prose, Sphinx's smart quotes print "--bf16"
+                # with an en dash
+                note = re.sub(r"(?<![`\w])(--[a-z][\w-]*)", r"`\1`", row["skipped"])
+                rows.append([dataset, name, f"skipped: {note}", "", ""])
             else:
                 rows.append([dataset, name, f"{row['images_per_s']:.0f}",
                              f"{row['best_images_per_s']:.0f}", f"{100 * row['peak_fraction']:.1f}"])
@@ -222,7 +225,13 @@ def main(argv=None) -> int:
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="time mixed-bfloat16 training (default: only on CPUs with native "
                              "bfloat16 units)")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                        help="measure nothing: write --markdown from a results file this "
+                             "benchmark wrote before (after a change to the table's layout)")
     args = parser.parse_args(argv)
+    if args.render:
+        args.markdown.write_text(markdown(json.loads(args.render.read_text())))
+        return 0
     results = run(args.datasets, args.images, args.batch, args.rounds, args.teacher_width,
                   args.bf16)
     table = markdown(results)

@@ -1,5 +1,7 @@
 """The benchmark's arithmetic (never its speed: that is reported, not asserted)."""
 
+import json
+
 import keras
 import pytest
 
@@ -32,6 +34,12 @@ def test_tiny_benchmark_runs_and_renders(tmp_path):
     assert "bfloat16;" in table and "settings:" in table
     assert "native bfloat16" in cases[bench.BF16]["skipped"]
     assert "| mnist | *Keras mixed bfloat16 / PyTorch float32 training* | *n/a* |" in table
+    assert "`--bf16` times it anyway" in table  # a flag as code, not prose with an en dash
+    # --render writes the same table from the stored results, measuring nothing
+    stored, rendered = tmp_path / "results.json", tmp_path / "table.md"
+    stored.write_text(json.dumps(results, default=str))
+    assert bench.main(["--render", str(stored), "--markdown", str(rendered)]) == 0
+    assert rendered.read_text() == table
 
 
 def test_table_names_the_speed_settings_it_ran_under():
