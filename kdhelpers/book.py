@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import chapters, profiles, provenance
 
-from .status import BOOK_DIR, NOTEBOOKS, STATUS_JSON, write_status
+from .status import BOOK_DIR, NOTEBOOKS, read_records, write_status
 
 
 def selected(only: list[str] | None, summary: bool = True) -> list[str]:
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
 
 def _record_status(key: str, update: dict) -> None:
     # re-read: another `book run` (e.g. of a different chapter) may have written meanwhile
-    records = json.loads(STATUS_JSON.read_text()) if STATUS_JSON.exists() else {}
+    records = read_records()
     if "failed_run" in update:  # keep the last good execution, and say what failed since
         records[key] = {**records.get(key, {}), **update}
     else:

@@ -92,7 +92,12 @@ def _minute(timestamp: str) -> str:
     return f"{match[1]}<br>{match[2]}" if match else timestamp
 
 
-def _override(name: str, value) -> str:
+def read_records(status_json: Path = STATUS_JSON) -> dict:
+    """What each notebook was last executed with (``{}`` before the first execution)."""
+    return json.loads(status_json.read_text()) if status_json.exists() else {}
+
+
+def override_text(name: str, value) -> str:
     """A parameter override as a short line: ``seeds 1, 2, 3`` (a list without brackets)."""
     shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) \
         if isinstance(value, (list, tuple)) else str(value)
@@ -133,7 +138,7 @@ def write_status(records: dict, status_json: Path = STATUS_JSON, status_md: Path
             rows.append([NOTEBOOKS[key].removesuffix(".ipynb"), "not executed", "", "", ""] + ([] if shared else [""]))
             continue
         commit = (r["code"]["commit"] or "unknown")[:10] + (" + uncommitted" if r["code"]["dirty"] else "")
-        profile = r["profile"] + "".join(f"<br>{_override(k, v)}" for k, v in r.get("overrides", {}).items())
+        profile = r["profile"] + "".join(f"<br>{override_text(k, v)}" for k, v in r.get("overrides", {}).items())
         rows.append([r["notebook"].removesuffix(".ipynb"), profile, _minute(r["executed"]), f"{r['wall_seconds']:.0f} s",
                      f"`{commit}`"] + ([] if shared else [re.sub("[;,] ", "<br>", environment[key])]))
     from .report import markdown_lines
