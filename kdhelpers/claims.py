@@ -171,7 +171,8 @@ def claim(text: str, paper: str, a=None, b=None, *, paper_gain: float | None = N
     return result
 
 
-def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4) -> str:
+def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4,
+               reference: float | None = None) -> str:
     """One bound of an interval as text, rounded outward: down for the ``"lower"`` side, up
     for the ``"upper"``, so the printed interval always contains the exact one.
 
@@ -180,6 +181,11 @@ def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4) ->
     reader never sees an interval that seems to touch zero when it does not (outward
     rounding can only move a bound towards zero, never across it). A bound closer to zero
     than ``max_digits`` decimals shows its first significant digit (``+0.00003``).
+
+    With ``reference`` (the paper's gain), digits are likewise added while the bound would
+    print as the reference's value but is not equal to it: an upper bound of -5.0312 against
+    the paper's -5.03 prints ``-5.031``, so a reader sees that the paper's gain lies outside
+    the interval, as the verdict beside it says.
     """
     if side not in ("lower", "upper"):
         raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
@@ -190,19 +196,23 @@ def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4) ->
     places = digits
     while True:
         rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=rounding)
-        if rounded != 0 or exact == 0 or (places >= max_digits and places >= -exact.adjusted()):
+        ties_reference = (reference is not None and exact != Decimal(repr(float(reference)))
+                          and rounded == Decimal(repr(float(reference))).quantize(rounded))
+        shows_sign = rounded != 0 or exact == 0 or (places >= max_digits and places >= -exact.adjusted())
+        if shows_sign and (not ties_reference or places >= 2 * max_digits):
             return f"{rounded:+f}"
         places += 1
 
 
-def interval_text(ci95, digits: int = 2, max_digits: int = 4) -> str:
+def interval_text(ci95, digits: int = 2, max_digits: int = 4, reference: float | None = None) -> str:
     """``"[+0.0003, +0.22]"``: a 95 % CI with its bounds rounded outward (:func:`bound_text`),
-    so every printed bound has the sign of the exact one; ``"no CI"`` when there is none."""
+    so every printed bound has the sign of the exact one, and, given the paper's gain as
+    ``reference``, is never printed equal to it unless it is; ``"no CI"`` when there is none."""
     if ci95 is None:
         return "no CI"
     low, high = ci95
-    return (f"[{bound_text(low, 'lower', digits, max_digits)}, "
-            f"{bound_text(high, 'upper', digits, max_digits)}]")
+    return (f"[{bound_text(low, 'lower', digits, max_digits, reference)}, "
+            f"{bound_text(high, 'upper', digits, max_digits, reference)}]")
 
 
 def describe(result: dict, unit: str = "pp") -> str:
@@ -213,7 +223,7 @@ def describe(result: dict, unit: str = "pp") -> str:
     n = (f"n={len(result['a'])}" if len(result["a"]) == len(result["b"])
          else f"n={len(result['a'])}/{len(result['b'])}")
     ci = ("no CI (single run)" if result["ci95"] is None
-          else f"95 % CI {interval_text(result['ci95'])}")
+          else f"95 % CI {interval_text(result['ci95'], reference=result.get('paper_gain'))}")
     pairing = "paired" if result["paired"] else "unpaired"
     return f"{a:.2f} vs {b:.2f}: {result['gain']:+.2f} {unit}, {ci}, {pairing}, {n}"
 

@@ -43,7 +43,7 @@ class Layout:
     line: float = 0.15
     chapter: float = 0.27
     part: float = 0.33
-    top: float = 0.85  # title and panel titles
+    top: float = 1.05  # title, panel titles and (FULL) the scale above the rows
     bottom: float = 1.15  # ticks, x label, legend
     compact: bool = False
 
@@ -174,6 +174,8 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
     ax.set_axisbelow(True)
     ax.set_yticks([])
     ax.tick_params(axis="x", labelsize=FONT)
+    if not layout.compact:  # the scorecard is taller than a screen: its scale at the top too
+        ax.tick_params(axis="x", top=True, labeltop=True)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.set_title(profile + (" (headline)" if headline and not layout.compact else ""),

@@ -29,7 +29,7 @@ def header(settings: dict, store: Store | None = None):
                 + (" (uncommitted changes)" if code["dirty"] else "")
                 + (f" (installed from {code['installed_from']})" if code.get("installed_from") else ""))
     versions = ", ".join(f"{name} {version}" for name, version in sorted(record["versions"].items()))
-    lines = [f"profile: {settings['profile']}", f"evaluation seeds: {settings['seeds']}",
+    lines = [f"profile: {settings['profile']}", f"evaluation seeds: {', '.join(map(str, settings['seeds']))}",
              f"data: {settings['common']['data']} ({source})",
              f"artifacts: {describe_store(store)}; cached runs are reused, not retrained",
              f"batch order: {order}", f"executed: {record['created']}", f"versions: {versions}",

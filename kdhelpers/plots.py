@@ -190,3 +190,43 @@ def bars(labels, ours, sds, paper_values, *, title: str):
     ax.set_title(title)
     ax.legend(fontsize=8)
     return fig
+
+
+def paired_gains(pairs: dict, *, title: str, paper_gains: dict | None = None,
+                 xlabel: str | None = None, paper_label: str = "paper (one run each side)"):
+    """Per-seed gains of one side over the other (``{label: (a_runs, b_runs)}``, the runs of
+    each side at the same seeds): a dot per seed at ``a - b`` in pp, the mean with its paired
+    95 % t-interval (:func:`kdhelpers.claims.compare`, the interval the claims use), the
+    paper's gain as a star and zero as a line. Gains of a few pp stay readable where a plot of
+    accuracies spanning many pp would flatten them."""
+    labels = list(pairs)
+    width = min(8.0, max(4.5, 0.9 * len(labels) + 1.5))
+    fig, ax = plt.subplots(figsize=(width, 3.6), constrained_layout=True)
+    ax.axhline(0, color="0.3", linewidth=0.8, zorder=1)
+    for x, label in enumerate(labels):
+        result = claims.compare(*pairs[label])
+        if not result["paired"]:
+            raise ValueError(f"paired_gains: {label!r} has runs at different seeds on its two sides")
+        gains = np.subtract(result["a"], result["b"])
+        ax.scatter([x] * len(gains), gains, color="C0", s=22, zorder=3,
+                   label="ours, one dot per seed" if x == 0 else None)
+        if result["ci95"] is not None:
+            ax.errorbar(x + 0.15, result["gain"], yerr=[[result["gain"] - result["ci95"][0]],
+                                                        [result["ci95"][1] - result["gain"]]],
+                        fmt="_", color="C1", capsize=4, markersize=14,
+                        label="ours, mean ± 95 % CI" if x == 0 else None)
+        value = (paper_gains or {}).get(label)
+        if value is not None:
+            first = not any(c.get_label() == paper_label for c in ax.collections)
+            ax.scatter([x - 0.15], [value], marker="*", s=110, color="C3", zorder=4,
+                       label=paper_label if first else None)
+    ax.set_xticks(range(len(labels)), [str(label).replace(" %", "\u00a0%") for label in labels])
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel("gain (pp)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=9,
+               ncol=3 if width >= 6 else 1, frameon=False)
+    return fig

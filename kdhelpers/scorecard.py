@@ -35,7 +35,7 @@ def gain_text(c: dict) -> str:
         return "–"
     if c["ci95"] is None:
         return f"{c['gain']:+.2f} (no CI)"
-    return f"{c['gain']:+.2f} {claims.interval_text(c['ci95'])}"
+    return f"{c['gain']:+.2f} {claims.interval_text(c['ci95'], reference=c.get('paper_gain'))}"
 
 
 def scorecard(results: dict, profile: str):

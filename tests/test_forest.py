@@ -1,6 +1,7 @@
 """The forest plot draws every claim where its numbers say, and an interval's text never shows
 a bound tighter than the exact one, nor one that seems to touch zero when it does not."""
 
+import math
 import re
 
 import matplotlib
@@ -39,6 +40,23 @@ def test_interval_text_contains_the_exact_interval_and_keeps_each_bound_sign():
         assert np.sign(printed[0]) == np.sign(low) and np.sign(printed[1]) == np.sign(high)
         decimals = [len(b.split(".")[1]) for b in re.findall(r"[0-9.]+", claims.interval_text([low, high]))]
         assert min(decimals) >= 2
+
+
+def test_interval_text_never_prints_a_bound_equal_to_the_paper_gain_it_excludes():
+    # chapter 3 at converged: the upper bound -5.0302 lies below the paper's -5.03 ("does not
+    # hold", "lower than the paper's"); at two decimals it would print as the paper's value
+    assert claims.interval_text([-6.54, -5.0302], reference=-5.030000000000001) == "[-6.54, -5.0302]"
+    assert claims.interval_text([-6.54, -5.0302]) == "[-6.54, -5.03]"
+    # a bound equal to the reference prints as it is, and a reference elsewhere changes nothing
+    assert claims.interval_text([-6.54, -5.03], reference=-5.03) == "[-6.54, -5.03]"
+    assert claims.interval_text([1.2897789409248377, 2.35], reference=2.16) == "[+1.28, +2.35]"
+    # the claim's own description does the same: a paper gain just above the upper bound
+    a, b = [80.0, 80.5, 81.0], [85.5, 86.0, 86.0]
+    upper = claims.claim("x", "p", a, b, paired=True)["ci95"][1]
+    paper_gain = math.ceil(upper * 100) / 100  # prints like the upper bound at two decimals
+    result = claims.claim("x", "p", a, b, paired=True, paper_gain=paper_gain)
+    printed_upper = float(re.findall(r"[+-][0-9.]+", result["ours"].split("CI")[1])[1])
+    assert result["size"] == "smaller" and upper <= printed_upper < paper_gain
 
 
 def test_interval_text_without_an_interval():
