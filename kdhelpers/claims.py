@@ -193,11 +193,11 @@ def bound_text(value: float, side: str, digits: int = 2, max_digits: int = 4,
     # the shortest decimal that reads back as this float: 0.29 stays 0.29 (0.29 * 100 is
     # 28.999..., and flooring that would widen the interval for nothing)
     exact = Decimal(repr(float(value)))
+    paper = None if reference is None else Decimal(repr(float(reference)))
     places = digits
     while True:
         rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=rounding)
-        ties_reference = (reference is not None and exact != Decimal(repr(float(reference)))
-                          and rounded == Decimal(repr(float(reference))).quantize(rounded))
+        ties_reference = paper is not None and exact != paper and rounded == paper.quantize(rounded)
         shows_sign = rounded != 0 or exact == 0 or (places >= max_digits and places >= -exact.adjusted())
         if shows_sign and (not ties_reference or places >= 2 * max_digits):
             return f"{rounded:+f}"
