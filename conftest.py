@@ -7,6 +7,7 @@ for real, and nothing in the repository's ``artifacts/`` is touched.
 
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -21,6 +22,13 @@ if _MADE_HERE:
     os.environ["KDHELPERS_TEST_ARTIFACTS"] = tempfile.mkdtemp(prefix="kdhelpers-test-artifacts-")
 os.environ["KDHELPERS_ARTIFACTS"] = os.environ["KDHELPERS_TEST_ARTIFACTS"]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The README's install passes pip --no-compile: each module is byte-compiled when first
+# imported and its .pyc reused by every later process. A host that sets
+# PYTHONDONTWRITEBYTECODE (this project's machines do) would instead make each of the ~40
+# processes a run starts (notebook kernels, xdist workers, the tests' subprocesses) compile
+# TensorFlow, Keras and JAX from source again: ~6 s of CPU each on the 2-core machine.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 def pytest_sessionfinish(session):

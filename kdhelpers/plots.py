@@ -208,7 +208,8 @@ def paired_gains(pairs: dict, *, title: str, paper_gains: dict | None = None,
         if not result["paired"]:
             raise ValueError(f"paired_gains: {label!r} has runs at different seeds on its two sides")
         gains = np.subtract(result["a"], result["b"])
-        ax.scatter([x] * len(gains), gains, color="C0", s=22, zorder=3,
+        # ours in orange and the paper in red, as in chapter 3's accuracy figure above it
+        ax.scatter([x] * len(gains), gains, color="C1", alpha=0.5, s=22, zorder=3,
                    label="ours, one dot per seed" if x == 0 else None)
         if result["ci95"] is not None:
             ax.errorbar(x + 0.15, result["gain"], yerr=[[result["gain"] - result["ci95"][0]],

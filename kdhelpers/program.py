@@ -94,7 +94,9 @@ def plan(experiments_: list[str], profile: str, store: Store | None = None) -> d
                 and c.run_id not in counted]
         counted.update(c.run_id for c in todo)
         epochs_of.update({c.run_id: c.epochs for c in todo})
-        later = [(label, [c for c in configs if c.run_id not in counted])
+        # a later stage may reuse finished runs (chapter 7's no-KD students are chapter 2's)
+        later = [(label, [c for c in _unique(configs) if c.run_id not in counted
+                          and not store.exists(c.run_id)])
                  for label, configs in chapter.pending]
         finished = {c.run_id: store.load(c.run_id).metrics.get("train_seconds") or 0.0
                     for c in _unique(chapter.runs) if store.exists(c.run_id)}

@@ -74,6 +74,27 @@ def test_exp7_methods_share_one_protocol_and_seeds(profile):
     assert {c.teacher for c in methods["virtual teacher (Tf-KD)"]} == {None}
 
 
+def test_exp7_logit_kd_at_converged_is_chapter_2s_pick_and_reuses_its_runs():
+    """At converged, chapter 7's logit KD is chapter 2's validation pick (the profile states
+    it, so the runs it names do not depend on a result file): the two must agree, and then
+    chapter 7's logit-KD runs are chapter 2's evaluation runs."""
+    import json
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[1] / "artifacts" / "results" / "converged" / "exp2.json"
+    if not results.exists():
+        pytest.skip("chapter 2 has no converged results in this checkout")
+    best = json.loads(results.read_text())["results"]["best"]
+    s = profiles.resolve("exp7", "converged")
+    assert [s["alpha"], s["temperature"]] == best
+    s2 = profiles.resolve("exp2", "converged")
+    ch2 = experiments.seeded(experiments.exp2(s2)["grid"][tuple(best)], s2["seeds"])
+    logit_kd = experiments.exp7_methods(s, 100.0, 100.0)["logit KD"]
+    assert [c.run_id for c in logit_kd] == [c.run_id for c in ch2]
+    assert [c.run_id for c in experiments.exp7_methods(s, 100.0, 100.0)["no KD"]] == \
+        [c.run_id for c in experiments.exp2(s2)["baseline"]]
+
+
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_exp7_weights_are_tuned_on_the_selection_seed_only(profile):
     s = profiles.resolve("exp7", profile)

@@ -74,6 +74,33 @@ def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, mon
     assert result["done_hours"] == pytest.approx(1.0)  # the machine spent the hour once
 
 
+def test_runs_that_follow_a_choice_count_only_when_not_already_trained(tmp_path, monkeypatch):
+    """A chapter whose later stage reuses finished runs (chapter 7's no-KD students are
+    chapter 2's) announces only the runs still to train."""
+    from types import SimpleNamespace
+
+    from kdhelpers.config import RunConfig
+
+    now, reused, new = (RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k in (0, 1, 2))
+
+    class ReusedRunFinished:
+        root = tmp_path
+
+        def exists(self, run_id):
+            return run_id == reused.run_id
+
+        def load(self, run_id):
+            return SimpleNamespace(run_id=run_id, metrics={"train_seconds": 60.0})
+
+        def partial_path(self, run_id):
+            return tmp_path / ".partial" / run_id
+
+    monkeypatch.setattr(program, "chapter_plan", lambda experiment, settings, store:
+                        program.ChapterPlan(experiment, [now], [("the pick", [reused, new])]))
+    [pending] = program.plan(["exp1"], "smoke", ReusedRunFinished())["chapters"]["exp1"]["pending"]
+    assert pending["runs"] == 1
+
+
 def test_interrupted_runs_are_listed_with_what_would_stop_their_resume(tmp_path):
     import numpy as np
 
