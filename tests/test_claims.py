@@ -122,3 +122,34 @@ def test_numbers_are_plain_floats_for_json_and_the_prose(paired):
     result = claims.compare(np.array([70.0, 72.5, 71.0]), np.array([68.0, 69.0, 70.5]),
                             paired=paired)
     assert all(type(v) is float for v in [result["gain"], *result["ci95"]])
+
+
+def test_corrected_interval_is_scipys_paired_interval_at_the_bonferroni_level():
+    a = [70.1, 70.9, 69.8, 70.6, 70.3]
+    b = [69.6, 70.2, 69.7, 69.9, 70.0]
+    result = claims.compare(a, b, paired=True)
+    for tests in (1, 5):
+        expected = stats.ttest_rel(a, b).confidence_interval(confidence_level=1 - 0.05 / tests)
+        np.testing.assert_allclose(claims.corrected_interval(result, tests), expected, rtol=1e-12)
+    # one test: the claim's own 95 % interval
+    np.testing.assert_allclose(claims.corrected_interval(result, 1), result["ci95"], rtol=1e-12)
+
+
+def test_a_bare_hold_does_not_survive_the_correction():
+    # a gain whose 95 % interval just clears zero, as chapter 6's chains at converged
+    result = claims.compare([1.0, 0.2, 0.9, 0.1, 0.6], [0.0, 0.0, 0.0, 0.0, 0.0], paired=True)
+    assert claims.verdict(result["ci95"]) == "holds"
+    assert claims.verdict(claims.corrected_interval(result, 5)) == "inconclusive"
+
+
+@pytest.mark.parametrize("tests, message", [(0, "positive number"), (2.5, "positive number")])
+def test_corrected_interval_names_a_bad_number_of_tests(tests, message):
+    result = claims.compare([1.0, 2.0], [0.0, 0.5], paired=True)
+    with pytest.raises(ValueError, match=message):
+        claims.corrected_interval(result, tests)
+
+
+def test_corrected_interval_refuses_an_unpaired_comparison():
+    result = claims.compare([1.0, 2.0, 3.0], [0.0, 0.5], paired=False)
+    with pytest.raises(ValueError, match="unpaired"):
+        claims.corrected_interval(result, 3)
