@@ -97,16 +97,17 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
         value = (paper_values or {}).get(label)
         if value is not None:
             inside = bottom <= value <= top
-            legend = paper_label if inside else f"{paper_label}, off the scale: arrow"
+            legend = paper_label if inside else f"{paper_label}, beyond the axis (value printed)"
             first = not any(t.get_label() == legend for t in ax.collections)
             if inside:
                 ax.scatter([x - 0.12], [value], marker="*", s=110, color="C3", zorder=4,
                            label=legend if first else None)
-            else:  # beyond our range: an arrow at the edge, and the paper's number
-                edge = top if value > top else bottom
+            else:  # beyond our range: a triangle just inside the edge, pointing out, and the number
+                inset = 0.04 * (top - bottom)
+                edge = top - inset if value > top else bottom + inset
                 ax.scatter([x - 0.12], [edge], marker="^" if value > top else "v", s=70,
-                           color="C3", zorder=4, clip_on=False, label=legend if first else None)
-                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(7, -12 if value > top else 4),  # inside the frame
+                           color="C3", zorder=4, label=legend if first else None)
+                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(8, 0), va="center",
                             textcoords="offset points", fontsize=9, color="C3")
     for points in by_seed.values():
         if len(points) > 1:

@@ -166,7 +166,13 @@ def test_seed_dots_name_the_paper_once_in_the_legend():
     fig = plots.seed_dots(sides, title="t", paper_values={"a": 87.0, "b": 88.0, "c": 60.5})
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sorted(labels) == sorted(["ours, one dot per seed", "ours, mean ± 95 % CI",
-                                     "paper (one run)", "paper (one run), off the scale: arrow"])
+                                     "paper (one run)", "paper (one run), beyond the axis (value printed)"])
+    # the off-axis triangles sit inside the frame, whole, and print the paper's numbers
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    triangles = [c for c in ax.collections if c.get_label() == "paper (one run), beyond the axis (value printed)"]
+    assert triangles and all(low < y < high for c in triangles for _, y in c.get_offsets())
+    assert {t.get_text() for t in ax.texts} == {"87.0", "88.0"}
 
 
 def test_seed_dots_join_same_seed_runs_only_within_their_group():
