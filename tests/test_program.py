@@ -48,28 +48,32 @@ def test_partly_trained_runs_count_their_remaining_epochs(tmp_path):
     assert estimates.estimate_seconds(config, {}, store) == pytest.approx(whole / 4)
 
 
-def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, monkeypatch):
-    from types import SimpleNamespace
+class FinishedRuns:
+    """A stand-in store in which only ``finished`` runs exist, each trained for ``seconds``."""
 
+    def __init__(self, root, finished, seconds):
+        self.root, self.finished, self.seconds = root, {c.run_id for c in finished}, seconds
+
+    def exists(self, run_id):
+        return run_id in self.finished
+
+    def load(self, run_id):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(run_id=run_id, metrics={"train_seconds": self.seconds})
+
+    def partial_path(self, run_id):
+        return self.root / ".partial" / run_id
+
+
+def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, monkeypatch):
     from kdhelpers.config import RunConfig
 
     shared, own = (RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k in (1, 2))
-
-    class OneFinishedRun:  # a store in which only the shared run is finished, after one hour
-        root = tmp_path
-
-        def exists(self, run_id):
-            return run_id == shared.run_id
-
-        def load(self, run_id):
-            return SimpleNamespace(run_id=run_id, metrics={"train_seconds": 3600.0})
-
-        def partial_path(self, run_id):
-            return tmp_path / ".partial" / run_id
-
     monkeypatch.setattr(program, "chapter_plan",
                         lambda experiment, settings, store: program.ChapterPlan(experiment, [shared, own]))
-    result = program.plan(["exp1", "exp2"], "smoke", OneFinishedRun())
+    # only the shared run is finished, after one hour
+    result = program.plan(["exp1", "exp2"], "smoke", FinishedRuns(tmp_path, [shared], 3600.0))
     assert [ch["done"] for ch in result["chapters"].values()] == [1, 1]  # each chapter has it
     assert result["done_hours"] == pytest.approx(1.0)  # the machine spent the hour once
 
@@ -77,27 +81,13 @@ def test_a_run_shared_by_chapters_counts_once_in_the_trained_total(tmp_path, mon
 def test_runs_that_follow_a_choice_count_only_when_not_already_trained(tmp_path, monkeypatch):
     """A chapter whose later stage reuses finished runs (chapter 7's no-KD students are
     chapter 2's) announces only the runs still to train."""
-    from types import SimpleNamespace
-
     from kdhelpers.config import RunConfig
 
     now, reused, new = (RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k in (0, 1, 2))
-
-    class ReusedRunFinished:
-        root = tmp_path
-
-        def exists(self, run_id):
-            return run_id == reused.run_id
-
-        def load(self, run_id):
-            return SimpleNamespace(run_id=run_id, metrics={"train_seconds": 60.0})
-
-        def partial_path(self, run_id):
-            return tmp_path / ".partial" / run_id
-
     monkeypatch.setattr(program, "chapter_plan", lambda experiment, settings, store:
                         program.ChapterPlan(experiment, [now], [("the pick", [reused, new])]))
-    [pending] = program.plan(["exp1"], "smoke", ReusedRunFinished())["chapters"]["exp1"]["pending"]
+    store = FinishedRuns(tmp_path, [reused], 60.0)
+    [pending] = program.plan(["exp1"], "smoke", store)["chapters"]["exp1"]["pending"]
     assert pending["runs"] == 1
 
 
