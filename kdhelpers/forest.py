@@ -170,7 +170,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
     from matplotlib.ticker import MaxNLocator
 
     ax.set_xlim(*xlim)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
     ax.axvline(0, color="black", lw=0.9, zorder=1)
     ax.grid(axis="x", color="#DDDDDD", lw=0.7)
     ax.set_axisbelow(True)

@@ -20,8 +20,8 @@ def header(settings: dict, store: Store | None = None):
         source = {"keras": "Keras dataset cache"}.get(data.resolve_source(),
                                                        f"{data.ENV_VAR} directory")
     if settings["common"].get("shuffle") == "keras":
-        order = ("Keras' shuffle, one order every epoch (these runs predate the per-epoch "
-                 "shuffle and exact resume; see the reproducibility summary)")
+        order = ("Keras' shuffle, the same order in every epoch (these runs predate the "
+                 "per-epoch shuffle and exact resume; the reproducibility summary's deviations)")
     else:
         order = "a fresh permutation every epoch, from (seed, epoch)"
     code = record["code"]
