@@ -246,6 +246,16 @@ def describe(result: dict, unit: str = "pp") -> str:
     return f"{a:.2f} vs {b:.2f}: {result['gain']:+.2f} {unit}, {ci}, {pairing}, {n}"
 
 
+def in_sentence(claim: dict) -> str:
+    """A claim's text inside a sentence: a leading "A"/"The" lowercased ("a 4-conv teacher
+    ..."), an acronym ("KD from ...") kept."""
+    text = claim["claim"]
+    for article in ("A ", "The "):
+        if text.startswith(article):
+            return article.lower() + text[len(article):]
+    return text
+
+
 def tally(claims) -> dict:
     """How many claims fall under each verdict."""
     return {v: sum(c["verdict"] == v for c in claims) for v in VERDICTS}
