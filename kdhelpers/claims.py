@@ -81,19 +81,18 @@ def corrected_interval(result: dict, tests: int) -> list[float] | None:
     diff = np.subtract(result["a"], result["b"])
     if len(diff) < 2:
         return None
-    gain = float(diff.mean())
-    half = float(stats.t.ppf(1 - 0.025 / tests, len(diff) - 1)) * float(diff.std(ddof=1)) / math.sqrt(len(diff))
-    return [gain - half, gain + half]
+    return _t_interval(float(diff.mean()), diff.std(ddof=1) / math.sqrt(len(diff)), len(diff) - 1,
+                       level=1 - 0.05 / tests)
 
 
-def _t_interval(center: float, se: float | None, df: float) -> list[float] | None:
+def _t_interval(center: float, se: float | None, df: float, level: float = 0.95) -> list[float] | None:
     if se is None:
         return None
     # plain floats, not NumPy scalars: the interval goes to JSON and into the prose (myst-nb
     # formats a glued value from its repr, and 'np.float64(0.1)' is not a number to it)
     if se == 0.0:
         return [float(center), float(center)]
-    half = float(stats.t.ppf(0.975, df)) * float(se)
+    half = float(stats.t.ppf(1 - (1 - level) / 2, df)) * float(se)
     return [float(center - half), float(center + half)]
 
 
@@ -245,6 +244,16 @@ def describe(result: dict, unit: str = "pp") -> str:
           else f"95 % CI {interval_text(result['ci95'], reference=result.get('paper_gain'))}")
     pairing = "paired" if result["paired"] else "unpaired"
     return f"{a:.2f} vs {b:.2f}: {result['gain']:+.2f} {unit}, {ci}, {pairing}, {n}"
+
+
+def in_sentence(claim: dict) -> str:
+    """A claim's text inside a sentence: a leading "A"/"The" lowercased ("a 4-conv teacher
+    ..."), an acronym ("KD from ...") kept."""
+    text = claim["claim"]
+    for article in ("A ", "The "):
+        if text.startswith(article):
+            return article.lower() + text[len(article):]
+    return text
 
 
 def tally(claims) -> dict:

@@ -153,3 +153,11 @@ def test_corrected_interval_refuses_an_unpaired_comparison():
     result = claims.compare([1.0, 2.0, 3.0], [0.0, 0.5], paired=False)
     with pytest.raises(ValueError, match="unpaired"):
         claims.corrected_interval(result, 3)
+
+
+@pytest.mark.parametrize("text, expected", [("A 4-conv teacher teaches", "a 4-conv teacher teaches"),
+                                            ("The chain 10 → TA4 → 2", "the chain 10 → TA4 → 2"),
+                                            ("KD from the 10-conv teacher", "KD from the 10-conv teacher"),
+                                            ("Another claim", "Another claim")])
+def test_a_claim_in_a_sentence_lowercases_only_its_article(text, expected):
+    assert claims.in_sentence({"claim": text}) == expected
