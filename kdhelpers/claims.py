@@ -14,7 +14,8 @@ the interval shrinks to the gain itself. The verdict:
 * ``holds``: tested and the CI lies above 0;
 * ``does not hold``: tested and the CI lies below 0;
 * ``inconclusive``: tested, and the CI includes 0 or there is no CI;
-* ``not tested``: a premise the paper's runs satisfied fails in ours (``why`` says which).
+* ``not tested``: a premise the paper's runs satisfied fails in ours, or the profile did not
+  run the setting the claim needs (``why`` says which).
 
 ``size`` compares the paper's gain with our interval: ``matches`` (inside), ``smaller`` (our
 interval lies below the paper's gain), ``larger`` (above it).
@@ -68,21 +69,35 @@ def compare(a, b, *, paired: bool | None = None) -> dict:
 
 
 def corrected_interval(result: dict, tests: int) -> list[float] | None:
-    """The paired interval of a :func:`compare` result widened for ``tests`` claims judged
-    together (Bonferroni): :math:`\\bar d \\pm t_{1-0.025/k,\\,n-1}\\,s_d/\\sqrt n` for
-    :math:`k` tests, so that the chance of any of the :math:`k` intervals missing its true gain
-    stays at most 5 %. A verdict that holds on its own 95 % interval may not hold on this one.
-    ``None`` below two pairs."""
+    """The interval of a :func:`compare` result widened for ``tests`` claims judged together
+    (Bonferroni): paired, :math:`\\bar d \\pm t_{1-0.025/k,\\,n-1}\\,s_d/\\sqrt n` for :math:`k`
+    tests (Welch's interval at the same level when unpaired), so that the chance of any of
+    the :math:`k` intervals missing its true gain stays at most 5 %. A verdict that holds on
+    its own 95 % interval may not hold on this one. ``None`` where :func:`compare` gives no
+    interval (a side with one value)."""
     if not isinstance(tests, int) or tests < 1:
         raise ValueError(f"tests must be a positive number of claims, got {tests!r}")
+    if result.get("a") is None or result.get("b") is None:
+        raise ValueError("corrected_interval needs a two-sample claim (its per-seed values 'a' and 'b')")
+    level = 1 - 0.05 / tests
+    a, b = np.asarray(result["a"], dtype=float), np.asarray(result["b"], dtype=float)
     if not result.get("paired"):
-        raise ValueError("corrected_interval needs a paired comparison (the same seeds on both "
-                         "sides); this one is unpaired")
-    diff = np.subtract(result["a"], result["b"])
+        return _welch_interval(a, b, float(a.mean() - b.mean()), level)
+    diff = a - b
     if len(diff) < 2:
         return None
     return _t_interval(float(diff.mean()), diff.std(ddof=1) / math.sqrt(len(diff)), len(diff) - 1,
-                       level=1 - 0.05 / tests)
+                       level=level)
+
+
+def corrected_verdicts(chapter_claims) -> list[str | None]:
+    """Each claim's verdict on its :func:`corrected_interval` for the ``k`` claims of its
+    chapter that were tested and have an interval (the family a reader takes in at once);
+    ``None`` for a claim outside that family (not tested, or no interval)."""
+    family = [c for c in chapter_claims if c.get("tested", True) and c.get("ci95") is not None]
+    return [verdict(corrected_interval(c, len(family)))
+            if any(c is f for f in family) else None
+            for c in chapter_claims]
 
 
 def _t_interval(center: float, se: float | None, df: float, level: float = 0.95) -> list[float] | None:
@@ -105,14 +120,14 @@ def mean_interval(values) -> list[float] | None:
     return _t_interval(float(values.mean()), values.std(ddof=1) / math.sqrt(len(values)), len(values) - 1)
 
 
-def _welch_interval(a: np.ndarray, b: np.ndarray, gain: float) -> list[float] | None:
+def _welch_interval(a: np.ndarray, b: np.ndarray, gain: float, level: float = 0.95) -> list[float] | None:
     if len(a) < 2 or len(b) < 2:
         return None
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     if va + vb == 0.0:
         return [gain, gain]
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return _t_interval(gain, math.sqrt(va + vb), df)
+    return _t_interval(gain, math.sqrt(va + vb), df, level)
 
 
 def verdict(ci95, tested: bool = True) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,8 @@ def glue(*, plain_strings: bool = False, **values) -> None:
 
     ``plain_strings=True`` glues strings as text, for another page to quote as
     ``{glue:text}`page.ipynb::name:s``` (myst-nb 1.4 pastes Markdown across pages as an
-    object's repr)."""
+    object's repr); their apostrophes are made typographic ("paper’s"), as Sphinx makes the
+    page's own, which pasted text escapes."""
     try:
         from IPython.display import Markdown
         from myst_nb import glue as myst_glue
@@ -137,7 +139,17 @@ def glue(*, plain_strings: bool = False, **values) -> None:
         if isinstance(value, np.generic):  # myst-nb formats from the repr: np.float64(...) fails
             value = value.item()
         markdown = isinstance(value, str) and not plain_strings
+        if isinstance(value, str) and plain_strings:
+            value = typographic_apostrophes(value)
         myst_glue(name, Markdown(value) if markdown else value, display=False)
+
+
+def typographic_apostrophes(text: str) -> str:
+    """``paper's`` -> ``paper’s``, ``claims'`` -> ``claims’``, ``'word'`` -> ``‘word’``: a
+    straight quote after a letter or digit becomes a right single quote, one before a word a
+    left single quote; any other is left alone."""
+    text = re.sub(r"(?<=\w)'", "\u2019", text)
+    return re.sub(r"(?<!\w)'(?=\w)", "\u2018", text)
 
 
 def describe_teacher(run) -> str:

@@ -39,23 +39,39 @@ def gain_text(c: dict) -> str:
 
 
 def scorecard(results: dict, profile: str):
-    """One row per claim: verdict, chapter and claim, our gain [95 % CI], the paper's gain,
-    and how the two compare. A reason why a claim was not tested is given once, under the
-    table (chapter 6 at ``cpu`` gives one reason for five claims); its gain is left out, as
-    in the forest plot: it measures a comparison whose premise failed."""
+    """One row per claim: verdict, the verdict after a Bonferroni correction for the claims
+    of its chapter (:func:`corrected`), chapter and claim, our gain [95 % CI], the paper's
+    gain, and how the two compare. A reason why a claim was not tested is given once, under
+    the table (chapter 6 at ``cpu`` gives one reason for five claims); its gain is left out,
+    as in the forest plot: it measures a comparison whose premise failed."""
     rows, reasons = [], {}
-    for experiment, c in all_claims(results):
+    after = corrected(results)
+    for (experiment, c), strict in zip(all_claims(results), after):
         paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
         if c.get("tested", True):
             verdict, ours = f"**{c['verdict']}**", gain_text(c)
         else:
             verdict, ours = f"**not tested** ({reasons.setdefault(c['why'], len(reasons) + 1)})", "–"
-        rows.append([verdict, f"{experiment.removeprefix('exp')}: {c['claim']}", ours, paper_gain,
-                     claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
-    lines = report.markdown_lines(["verdict", "chapter: claim", f"ours ({profile}): gain pp [95 % CI]",
-                                   "paper's gain", "vs paper"], rows)
+        rows.append([verdict, strict or "–", f"{experiment.removeprefix('exp')}: {c['claim']}", ours,
+                     paper_gain, claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
+    lines = report.markdown_lines(["verdict", "corrected", "chapter: claim",
+                                   f"ours ({profile}): gain pp [95 % CI]", "paper's gain", "vs paper"], rows)
+    family = {e: sum(s is not None for (f, _), s in zip(all_claims(results), after) if f == e)
+              for e in results}
     notes = [f"({number}) not tested: {why}" for why, number in reasons.items()]
+    if any(family.values()):
+        notes.append("corrected: the verdict when each chapter's claims are judged together, every "
+                     "interval widened from 95 % to 1 − 0.05/k for the chapter's k tested claims "
+                     "(Bonferroni; k = " + ", ".join(f"{k} in chapter {e.removeprefix('exp')}"
+                                                      for e, k in family.items() if k) + ")")
     return _with_notes(lines, notes)
+
+
+def corrected(results: dict) -> list[str | None]:
+    """:func:`kdhelpers.claims.corrected_verdicts` of each chapter's claims, in the order of
+    :func:`all_claims`: the family of a correction is a chapter's tested claims."""
+    return [v for e in profiles.EXPERIMENTS if e in results
+            for v in claims.corrected_verdicts(results[e]["results"].get("claims", []))]
 
 
 def _with_notes(lines: list[str], notes: list[str]):
@@ -77,25 +93,31 @@ def same_test(c: dict, other: dict) -> bool:
 
 def tallies(by_profile: dict):
     """How many claims hold / do not / are inconclusive / not tested, per profile, for the
-    paper's claims and for the claims beyond it. A claim that rests on the same runs as an
-    earlier one (:func:`same_test`) is one test: counted once, and named under the table."""
+    paper's claims and for the claims beyond it, and how many hold after the correction of
+    :func:`corrected`. A claim that rests on the same runs as an earlier one
+    (:func:`same_test`) is one test: counted once, and named under the table."""
     rows, notes = [], []
     for profile, results in by_profile.items():
         for part in ("paper", "beyond"):
-            chosen = []
-            for e, c in all_claims(results):
+            chosen, survive = [], 0
+            for (e, c), strict in zip(all_claims(results), corrected(results)):
                 if chapters.BY_KEY[e].part != part:
                     continue
                 earlier = next((d for d in chosen if same_test(c, d)), None)
                 if earlier is None:
                     chosen.append(c)
+                    survive += strict == "holds"
                 else:
                     notes.append(f"At `{profile}`, \"{c['claim']}\" rests on the same runs as "
                                  f"\"{earlier['claim']}\": one test, counted once.")
             if chosen:
                 counts = claims.tally(chosen)
-                rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values()])
-    return _with_notes(report.markdown_lines(["profile", "claims", "n", *claims.VERDICTS], rows), notes)
+                rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values(), survive])
+    headers = ["profile", "claims", "n", *claims.VERDICTS, "holds, corrected"]
+    notes.append("holds, corrected: the claims that still hold when each chapter's intervals are "
+                 "widened for the number of claims it tests (Bonferroni; the scorecards below "
+                 "give each claim's corrected verdict).")
+    return _with_notes(report.markdown_lines(headers, rows), notes)
 
 
 def cell(c: dict) -> str:

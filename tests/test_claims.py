@@ -149,10 +149,34 @@ def test_corrected_interval_names_a_bad_number_of_tests(tests, message):
         claims.corrected_interval(result, tests)
 
 
-def test_corrected_interval_refuses_an_unpaired_comparison():
-    result = claims.compare([1.0, 2.0, 3.0], [0.0, 0.5], paired=False)
-    with pytest.raises(ValueError, match="unpaired"):
-        claims.corrected_interval(result, 3)
+def test_an_unpaired_corrected_interval_is_welchs_at_the_bonferroni_level():
+    a, b = [70.1, 70.9, 69.8, 70.6], [69.6, 70.2, 69.7, 69.9, 70.0, 68.8]
+    result = claims.compare(a, b, paired=False)
+    for tests in (1, 4):
+        expected = stats.ttest_ind(a, b, equal_var=False).confidence_interval(
+            confidence_level=1 - 0.05 / tests)
+        np.testing.assert_allclose(claims.corrected_interval(result, tests), expected, rtol=1e-12)
+
+
+def test_corrected_interval_needs_both_sides():
+    with pytest.raises(ValueError, match="two-sample"):
+        claims.corrected_interval(claims.claim("x", "p", ours="a description"), 3)
+
+
+# holds on its own interval and corrected for 2 claims, not corrected for 3 (lower bounds
+# +0.16, +0.047, -0.026)
+BARE = [1.0, 0.3, 0.9, 0.2, 0.6]
+
+
+def test_the_corrected_family_is_the_chapters_tested_claims_with_an_interval():
+    bare = claims.claim("bare", "p", BARE, [0.0] * 5, paired=True)
+    strong = claims.claim("strong", "p", [5.0, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+    untested = claims.claim("untested", "p", [5.0, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True,
+                            tested=False, why="premise fails")
+    single = claims.claim("single run", "p", [5.0], [1.0])
+    assert claims.corrected_verdicts([bare, strong, untested, single]) == ["holds", "holds", None, None]
+    third = claims.claim("third", "p", [2.0, 2.1, 1.9], [1.0, 1.0, 1.1], paired=True)
+    assert claims.corrected_verdicts([bare, strong, third])[0] == "inconclusive"
 
 
 @pytest.mark.parametrize("text, expected", [("A 4-conv teacher teaches", "a 4-conv teacher teaches"),

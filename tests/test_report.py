@@ -20,6 +20,15 @@ def test_glue_passes_numbers_raw_and_strings_as_markdown(monkeypatch):
     assert calls[1][1].data == "holds" and calls[1][2] is False
 
 
+def test_plain_strings_get_the_apostrophes_the_page_around_them_has(monkeypatch):
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: calls.append((name, value)))
+    report.glue(plain_strings=True, text="the paper's gain; the others' bounds; 'quoted'", n=3)
+    assert calls == [("text", "the paper\u2019s gain; the others\u2019 bounds; \u2018quoted\u2019"), ("n", 3)]
+
+
 def test_saved_claims_are_glued_for_the_prose(monkeypatch, tmp_path):
     import myst_nb
 

@@ -21,9 +21,9 @@ def by_profile():
 
 def test_tallies_split_the_paper_from_beyond_it(by_profile):
     table = scorecard.tallies(by_profile).data
-    assert "| cpu | the paper's claims | 3 | 1 | 0 | 1 | 1 |" in table
-    assert "| cpu | beyond the paper | 1 | 1 | 0 | 0 | 0 |" in table
-    assert "| converged | the paper's claims | 1 | 0 | 0 | 1 | 0 |" in table
+    assert "| cpu | the paper's claims | 3 | 1 | 0 | 1 | 1 | 1 |" in table
+    assert "| cpu | beyond the paper | 1 | 1 | 0 | 0 | 0 | 1 |" in table
+    assert "| converged | the paper's claims | 1 | 0 | 0 | 1 | 0 | 0 |" in table
 
 
 def test_side_by_side_marks_what_a_profile_did_not_run(by_profile):
@@ -35,7 +35,7 @@ def test_side_by_side_marks_what_a_profile_did_not_run(by_profile):
 def test_scorecard_rows_carry_gain_ci_size_and_why(by_profile):
     table = scorecard.scorecard(by_profile["cpu"], "cpu").data
     assert "**not tested** (1)" in table and table.count("weak teacher") == 1
-    assert table.rstrip().endswith("(1) not tested: weak teacher")
+    assert "\n\n(1) not tested: weak teacher\n\n" in table
     assert "+10.17 [" in table and "| +2.00 |" in table
 
 
@@ -99,6 +99,24 @@ def test_tallies_count_two_claims_on_the_same_runs_once():
                               paired=True)
     other = claims.claim("T matters", "p", [70.0, 71.0, 72.5], [60.0, 61.5, 61.0], paired=True)
     table = scorecard.tallies({"cpu": {"exp2": {"results": {"claims": [best, label_free, other]}}}}).data
-    assert "| cpu | the paper's claims | 2 | 2 | 0 | 0 | 0 |" in table
-    assert table.endswith('"α = 1 beats no KD" rests on the same runs as "the best cell beats no KD": '
-                          "one test, counted once.")
+    assert "| cpu | the paper's claims | 2 | 2 | 0 | 0 | 0 | 2 |" in table
+    assert ('"α = 1 beats no KD" rests on the same runs as "the best cell beats no KD": '
+            "one test, counted once.") in table
+
+
+def test_each_claim_is_also_judged_with_its_chapters_other_claims(by_profile):
+    table = scorecard.scorecard(by_profile["cpu"], "cpu").data
+    assert "| **holds** | holds | 2: KD helps |" in table
+    assert "| **inconclusive** | inconclusive | 2: T matters |" in table
+    assert "| **not tested** (1) | – | 6: TA helps |" in table
+    assert table.rstrip().endswith("(Bonferroni; k = 2 in chapter 2, 1 in chapter 7)")
+
+
+def test_a_bare_hold_is_counted_as_holding_only_before_the_correction():
+    # lower bounds: +0.16 on its own, -0.026 corrected for the chapter's 3 claims
+    bare = claims.claim("bare", "p", [1.0, 0.3, 0.9, 0.2, 0.6], [0.0] * 5, paired=True)
+    others = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+              for k in (1, 2)]
+    results = {"cpu": {"exp3": {"results": {"claims": [bare, *others]}}}}
+    assert "| **holds** | inconclusive | 3: bare |" in scorecard.scorecard(results["cpu"], "cpu").data
+    assert "| cpu | the paper's claims | 3 | 3 | 0 | 0 | 0 | 2 |" in scorecard.tallies(results).data
