@@ -100,6 +100,24 @@ def corrected_verdicts(chapter_claims) -> list[str | None]:
             for c in chapter_claims]
 
 
+def correction_changes(chapter_claims) -> list[tuple[dict, str]]:
+    """``(claim, verdict after the correction)`` for each claim of a chapter whose verdict
+    :func:`corrected_verdicts` changes."""
+    return [(c, v) for c, v in zip(chapter_claims, corrected_verdicts(chapter_claims))
+            if v is not None and v != c["verdict"]]
+
+
+def correction_text(changes) -> str:
+    """:func:`correction_changes` (of one chapter, or of several put together) in words:
+    ``"no verdict changes"``, or ``"2 verdicts change: the chain ... (holds before,
+    inconclusive after); ..."``."""
+    if not changes:
+        return "no verdict changes"
+    return (f"{len(changes)} verdict{'s' if len(changes) > 1 else ''} change{'' if len(changes) > 1 else 's'}: "
+            + "; ".join(f"{in_sentence(c).removesuffix(' (beyond the paper)')} ({c['verdict']} before, "
+                        f"{v} after)" for c, v in changes))
+
+
 def _t_interval(center: float, se: float | None, df: float, level: float = 0.95) -> list[float] | None:
     if se is None:
         return None

@@ -185,3 +185,12 @@ def test_the_corrected_family_is_the_chapters_tested_claims_with_an_interval():
                                             ("Another claim", "Another claim")])
 def test_a_claim_in_a_sentence_lowercases_only_its_article(text, expected):
     assert claims.in_sentence({"claim": text}) == expected
+
+
+def test_the_correction_is_told_by_the_verdicts_it_changes():
+    bare = claims.claim("The bare claim (beyond the paper)", "p", BARE, [0.0] * 5, paired=True)
+    strong = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+              for k in (1, 2)]
+    assert claims.correction_text(claims.correction_changes([bare, strong[0]])) == "no verdict changes"
+    assert claims.correction_text(claims.correction_changes([bare, *strong])) == (
+        "1 verdict changes: the bare claim (holds before, inconclusive after)")
