@@ -280,12 +280,13 @@ def describe(result: dict, unit: str = "pp") -> str:
 
 
 def in_sentence(claim: dict) -> str:
-    """A claim's text inside a sentence: a leading "A"/"The" lowercased ("a 4-conv teacher
-    ..."), an acronym ("KD from ...") kept."""
+    """A claim's text inside a sentence: its first word lowercased when it is an ordinary
+    capitalised word ("a 4-conv teacher ...", "teacher-free KD ..."), kept when it is an
+    acronym or a name with capitals inside ("KD from ...", "MNIST: ...", "FitNets hint ...")."""
     text = claim["claim"]
-    for article in ("A ", "The "):
-        if text.startswith(article):
-            return article.lower() + text[len(article):]
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        return text[0].lower() + text[1:]
     return text
 
 

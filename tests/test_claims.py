@@ -182,8 +182,11 @@ def test_the_corrected_family_is_the_chapters_tested_claims_with_an_interval():
 @pytest.mark.parametrize("text, expected", [("A 4-conv teacher teaches", "a 4-conv teacher teaches"),
                                             ("The chain 10 → TA4 → 2", "the chain 10 → TA4 → 2"),
                                             ("KD from the 10-conv teacher", "KD from the 10-conv teacher"),
-                                            ("Another claim", "Another claim")])
-def test_a_claim_in_a_sentence_lowercases_only_its_article(text, expected):
+                                            ("Teacher-free KD (best cell)", "teacher-free KD (best cell)"),
+                                            ("FitNets hint beats", "FitNets hint beats"),
+                                            ("MNIST: the distilled", "MNIST: the distilled"),
+                                            ("α = 1 (no hard labels)", "α = 1 (no hard labels)")])
+def test_a_claim_in_a_sentence_lowercases_only_an_ordinary_first_word(text, expected):
     assert claims.in_sentence({"claim": text}) == expected
 
 
