@@ -100,6 +100,24 @@ def corrected_verdicts(chapter_claims) -> list[str | None]:
             for c in chapter_claims]
 
 
+def correction_changes(chapter_claims) -> list[tuple[dict, str]]:
+    """``(claim, verdict after the correction)`` for each claim of a chapter whose verdict
+    :func:`corrected_verdicts` changes."""
+    return [(c, v) for c, v in zip(chapter_claims, corrected_verdicts(chapter_claims))
+            if v is not None and v != c["verdict"]]
+
+
+def correction_text(changes) -> str:
+    """:func:`correction_changes` (of one chapter, or of several put together) in words:
+    ``"no verdict changes"``, or ``"2 verdicts change: the chain ... (holds before,
+    inconclusive after); ..."``."""
+    if not changes:
+        return "no verdict changes"
+    return (f"{len(changes)} verdict{'s' if len(changes) > 1 else ''} change{'' if len(changes) > 1 else 's'}: "
+            + "; ".join(f"{in_sentence(c).removesuffix(' (beyond the paper)')} ({c['verdict']} before, "
+                        f"{v} after)" for c, v in changes))
+
+
 def _t_interval(center: float, se: float | None, df: float, level: float = 0.95) -> list[float] | None:
     if se is None:
         return None
@@ -262,12 +280,13 @@ def describe(result: dict, unit: str = "pp") -> str:
 
 
 def in_sentence(claim: dict) -> str:
-    """A claim's text inside a sentence: a leading "A"/"The" lowercased ("a 4-conv teacher
-    ..."), an acronym ("KD from ...") kept."""
+    """A claim's text inside a sentence: its first word lowercased when it is an ordinary
+    capitalised word ("a 4-conv teacher ...", "teacher-free KD ..."), kept when it is an
+    acronym or a name with capitals inside ("KD from ...", "MNIST: ...", "FitNets hint ...")."""
     text = claim["claim"]
-    for article in ("A ", "The "):
-        if text.startswith(article):
-            return article.lower() + text[len(article):]
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        return text[0].lower() + text[1:]
     return text
 
 

@@ -5,8 +5,7 @@ panel per profile side by side on a shared x axis (the first profile, ``converge
 default, on the left as the headline). In a panel, our gain is a dot with its 95 % CI as a
 horizontal bar, both coloured by the verdict (:data:`kdhelpers.claims.VERDICTS`; an
 inconclusive dot is open), and the paper's gain an open black diamond; a claim the profile
-did not run (its chapter, or the setting it needs), or did not test (a premise failed), is a
-note in its row instead of a dot. A claim whose setting
+did not run, or did not test, is a note in its row instead of a dot. A claim whose setting
 differs between profiles only in a trailing parenthesis ("(T=8 vs T=2)" at one, "(T=8 vs
 T=4)" at the other) is one row, named without it.
 
@@ -193,8 +192,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         c = row.claims.get(profile)
         if c is not None and c.get("paper_gain") is not None:
             ax.plot([c["paper_gain"]], [y], zorder=3, gid=f"paper:{row.text}", **PAPER_MARKER)
-        if c is None or (not c.get("tested", True) and c.get("a") is None):
-            # the chapter, or the setting this claim needs (a data fraction), was not run here
+        if c is None:
             note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
         elif not c.get("tested", True):
             note, colour = "not tested", VERDICT_COLOURS["not tested"]

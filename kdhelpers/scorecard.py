@@ -39,23 +39,26 @@ def gain_text(c: dict) -> str:
 
 
 def scorecard(results: dict, profile: str):
-    """One row per claim: verdict, the verdict after a Bonferroni correction for the claims
-    of its chapter (:func:`corrected`), chapter and claim, our gain [95 % CI], the paper's
-    gain, and how the two compare. A reason why a claim was not tested is given once, under
-    the table (chapter 6 at ``cpu`` gives one reason for five claims); its gain is left out,
-    as in the forest plot: it measures a comparison whose premise failed."""
+    """One row per claim: chapter and claim, verdict (with the verdict after a Bonferroni
+    correction for the claims of its chapter, :func:`corrected`, where the two differ), our
+    gain [95 % CI], the paper's gain, and how the two compare. A reason why a claim was not
+    tested is given once, under the table (chapter 6 at ``cpu`` gives one reason for five
+    claims); its gain is left out, as in the forest plot: it measures a comparison whose
+    premise failed."""
     rows, reasons = [], {}
     after = corrected(results)
     for (experiment, c), strict in zip(all_claims(results), after):
         paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
         if c.get("tested", True):
             verdict, ours = f"**{c['verdict']}**", gain_text(c)
+            if strict is not None and strict != c["verdict"]:
+                verdict += f" (corrected: {strict})"
         else:
             verdict, ours = f"**not tested** ({reasons.setdefault(c['why'], len(reasons) + 1)})", "–"
-        rows.append([verdict, strict or "–", f"{experiment.removeprefix('exp')}: {c['claim']}", ours,
-                     paper_gain, claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
-    lines = report.markdown_lines(["verdict", "corrected", "chapter: claim",
-                                   f"ours ({profile}): gain pp [95 % CI]", "paper's gain", "vs paper"], rows)
+        rows.append([f"{experiment.removeprefix('exp')}: {c['claim']}", verdict, ours, paper_gain,
+                     claims.size_text(c.get("size"), "short") if c.get("tested", True) else "–"])
+    lines = report.markdown_lines(["chapter: claim", "verdict", f"gain, pp [95 % CI] ({profile})",
+                                   "paper's gain", "vs paper"], rows)
     family = {e: sum(s is not None for (f, _), s in zip(all_claims(results), after) if f == e)
               for e in results}
     notes = [f"({number}) not tested: {why}" for why, number in reasons.items()]
@@ -63,7 +66,8 @@ def scorecard(results: dict, profile: str):
         notes.append("corrected: the verdict when each chapter's claims are judged together, every "
                      "interval widened from 95 % to 1 − 0.05/k for the chapter's k tested claims "
                      "(Bonferroni; k = " + ", ".join(f"{k} in chapter {e.removeprefix('exp')}"
-                                                      for e, k in family.items() if k) + ")")
+                                                      for e, k in family.items() if k)
+                     + "); shown where it differs from the verdict")
     return _with_notes(lines, notes)
 
 
@@ -115,8 +119,8 @@ def tallies(by_profile: dict):
                 rows.append([profile, TALLY_PARTS[part], len(chosen), *counts.values(), survive])
     headers = ["profile", "claims", "n", *claims.VERDICTS, "holds, corrected"]
     notes.append("holds, corrected: the claims that still hold when each chapter's intervals are "
-                 "widened for the number of claims it tests (Bonferroni; the scorecards below "
-                 "give each claim's corrected verdict).")
+                 "widened for the number of claims it tests (Bonferroni; the scorecard tables "
+                 "name each claim whose verdict the correction changes).")
     return _with_notes(report.markdown_lines(headers, rows), notes)
 
 

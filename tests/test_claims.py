@@ -182,6 +182,18 @@ def test_the_corrected_family_is_the_chapters_tested_claims_with_an_interval():
 @pytest.mark.parametrize("text, expected", [("A 4-conv teacher teaches", "a 4-conv teacher teaches"),
                                             ("The chain 10 → TA4 → 2", "the chain 10 → TA4 → 2"),
                                             ("KD from the 10-conv teacher", "KD from the 10-conv teacher"),
-                                            ("Another claim", "Another claim")])
-def test_a_claim_in_a_sentence_lowercases_only_its_article(text, expected):
+                                            ("Teacher-free KD (best cell)", "teacher-free KD (best cell)"),
+                                            ("FitNets hint beats", "FitNets hint beats"),
+                                            ("MNIST: the distilled", "MNIST: the distilled"),
+                                            ("α = 1 (no hard labels)", "α = 1 (no hard labels)")])
+def test_a_claim_in_a_sentence_lowercases_only_an_ordinary_first_word(text, expected):
     assert claims.in_sentence({"claim": text}) == expected
+
+
+def test_the_correction_is_told_by_the_verdicts_it_changes():
+    bare = claims.claim("The bare claim (beyond the paper)", "p", BARE, [0.0] * 5, paired=True)
+    strong = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+              for k in (1, 2)]
+    assert claims.correction_text(claims.correction_changes([bare, strong[0]])) == "no verdict changes"
+    assert claims.correction_text(claims.correction_changes([bare, *strong])) == (
+        "1 verdict changes: the bare claim (holds before, inconclusive after)")

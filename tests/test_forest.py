@@ -193,17 +193,6 @@ def test_missing_untested_and_unmeasured_claims_are_notes_in_their_rows(figure):
     assert "One run each" in drawn(ax["cpu"], "gain") and "One run each" not in drawn(ax["cpu"], "ci")
 
 
-def test_a_claim_whose_setting_a_profile_did_not_run_says_so():
-    import matplotlib.pyplot as plt
-
-    quarter = claims.claim("With 25 % of the data, KD is as good as no KD with all of it", "p",
-                           tested=False, why="no 25 % run", paper_gain=-5.0)
-    fig = forest.forest_plot({"cpu": {"exp3": {"results": {"claims": [quarter, NO_CI]}}}}, ["cpu"])
-    notes = [t.get_text() for t in panels(fig)["cpu"].texts if t.get_gid() == "note"]
-    plt.close(fig)
-    assert notes == ["not run at cpu"]
-
-
 def test_the_title_names_the_profiles_and_each_panel_its_own(figure):
     title = texts(figure, "title")[0].get_text()
     assert "converged" in title and "cpu" in title and "smoke" not in title
