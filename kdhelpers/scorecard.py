@@ -142,7 +142,7 @@ def side_by_side(by_profile: dict):
     # chapter order; within a chapter, first seen first (a claim only one profile ran, e.g.
     # one of its data fractions, stays beside its chapter's other claims)
     ordered = sorted(keyed.items(), key=lambda item: profiles.EXPERIMENTS.index(item[0][0]))
-    rows = [[e, text, *[cell(cs[p]) if p in cs else "not run" for p in names]]
+    rows = [[e.removeprefix("exp"), text, *[cell(cs[p]) if p in cs else "not run" for p in names]]
             for (e, text), cs in ordered]
     return report.markdown_table(["chapter", "claim", *names], rows)
 
