@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import claims
 from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_label  # noqa: F401
 
 # Okabe-Ito green and vermillion: told apart with the common colour-vision deficiencies;
@@ -44,12 +45,12 @@ class Layout:
     chapter: float = 0.27
     part: float = 0.33
     top: float = 1.05  # title, panel titles and (FULL) the scale above the rows
-    bottom: float = 1.15  # ticks, x label, legend
+    bottom: float = 1.35  # ticks, x label, legend
     compact: bool = False
 
 
 FULL = Layout()
-COMPACT = Layout(labels=1.3, claim=0.15, chapter=0.08, part=0.3, top=0.8, bottom=0.85,
+COMPACT = Layout(labels=1.3, claim=0.15, chapter=0.08, part=0.3, top=0.8, bottom=1.05,
                  compact=True)
 
 
@@ -91,9 +92,13 @@ def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: boo
         axes.append(ax)
     # each panel on its own scale: the cpu profile's gains (up to ~20 pp) would otherwise
     # shrink the converged intervals (about ±0.5 pp) to a few pixels
+    # a verdict that a correction for its chapter's number of claims turns inconclusive is
+    # drawn open in its colour: it holds (or fails) only on its own interval
+    lost = {id(c) for p in shown for result in by_profile[p].values()
+            for c, _ in claims.correction_changes(result.get("results", {}).get("claims", []))}
     for ax, profile in zip(axes, shown):
         _draw_panel(ax, rows, ys, heights, profile, _x_range(rows, [profile]), layout,
-                    headline=ax is axes[0])
+                    headline=ax is axes[0], lost=lost)
     # labels are figure texts (x in inches from the left, y the rows'): drawn above the
     # panels, so a chapter's title may run across them on its band
     at = blended_transform_factory(fig.dpi_scale_trans, back.transData)
@@ -166,7 +171,8 @@ def _x_range(rows, shown) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headline: bool) -> None:
+def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headline: bool,
+                lost=frozenset()) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.set_xlim(*xlim)
@@ -199,7 +205,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         elif c.get("gain") is None:
             note, colour = "no gain measured", VERDICT_COLOURS[c["verdict"]]
         else:
-            _draw_gain(ax, c, y, row.text)
+            _draw_gain(ax, c, y, row.text, lost=id(c) in lost)
             continue
         paper = [] if c is None or c.get("paper_gain") is None else [c["paper_gain"]]
         # the same note in consecutive rows of a chapter is written once, across them
@@ -212,14 +218,15 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim)
 
 
-def _draw_gain(ax, c: dict, y: float, text: str) -> None:
+def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
     colour = VERDICT_COLOURS[c["verdict"]]
     if c.get("ci95") is not None:
         # above the paper's hollow diamond (zorder 3): a narrow interval stays readable on it
         ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=3.5,
                 gid=f"ci:{text}")
-    # an inconclusive gain is an open dot: its interval includes zero (or there is none)
-    face = "white" if c["verdict"] == "inconclusive" else colour
+    # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict
+    # the correction for its chapter's claims does not keep (``lost``)
+    face = "white" if c["verdict"] == "inconclusive" or lost else colour
     ax.plot([c["gain"]], [y], marker="o", markersize=5.5, markerfacecolor=face,
             markeredgecolor=colour, markeredgewidth=1.4, linestyle="none", zorder=4,
             gid=f"gain:{text}")
@@ -252,6 +259,11 @@ def _legend(fig, layout: Layout, top: float) -> None:
                       markerfacecolor="white" if v == "inconclusive" else VERDICT_COLOURS[v],
                       markeredgewidth=1.4, label=label) for v, label in words.items()]
     handles.append(Line2D([], [], label="the paper's gain", **PAPER_MARKER))
+    # open in its colour: a verdict the correction for its chapter's claims does not keep
+    handles.append(Line2D([], [], color=VERDICT_COLOURS["holds"], lw=2.4, marker="o", markersize=5.5,
+                          markerfacecolor="white", markeredgewidth=1.4,
+                          label="before correction only" if layout.compact else
+                          "open: holds (or does not) before correction only"))
     fig.legend(handles=handles, loc="upper center", ncol=4 if layout.compact else 2,
                fontsize=FONT, frameon=False, bbox_to_anchor=(0.5, top), columnspacing=1.5,
                handlelength=2.2, borderaxespad=0)

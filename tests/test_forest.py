@@ -247,3 +247,21 @@ def test_short_labels_break_between_words_into_lines_of_similar_length(text):
     assert " ".join(lines).replace("\u00a0", " ") == text  # every word whole, none lost
     assert not any(line.startswith("%") for line in lines)  # a number keeps its unit
     assert max(map(len, lines)) - min(map(len, lines)) <= 12  # no orphan word on a line
+
+
+def test_a_verdict_the_chapters_correction_does_not_keep_is_an_open_dot_in_its_colour():
+    import matplotlib.pyplot as plt
+
+    # lower bounds: +0.16 on its own, -0.026 corrected for the chapter's 3 claims
+    bare = claims.claim("Bare", "p", [1.0, 0.3, 0.9, 0.2, 0.6], [0.0] * 5, paired=True)
+    strong = [claims.claim(f"Strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+              for k in (1, 2)]
+    fig = forest.forest_plot({"cpu": {"exp3": {"results": {"claims": [bare, *strong]}}}}, ["cpu"])
+    gain = drawn(panels(fig)["cpu"], "gain")
+    green = forest.VERDICT_COLOURS["holds"].lower()
+    assert to_hex(gain["Bare"].get_markeredgecolor()) == green
+    assert to_hex(gain["Bare"].get_markerfacecolor()) == "#ffffff"
+    assert to_hex(gain["Strong 1"].get_markerfacecolor()) == green
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    plt.close(fig)
+    assert "open: holds (or does not) before correction only" in legend
