@@ -32,15 +32,23 @@ def run_chapter(experiment: str, settings: dict, store: Store | None = None) -> 
     """Train (or load) every run ``experiment`` needs under ``settings``, in this process,
     making each choice as the chapter's stages declare, until none is pending: a chapter
     notebook's first step (``train`` does the same for a profile, with worker processes).
-    Returns the final plan: every run of the chapter, all of them in the store."""
+    Returns the final plan: every run of the chapter, all of them in the store. Raises
+    ``RuntimeError`` naming the choice when one stays pending with every known run trained
+    (a pick on its grid's edge waits for the grid to be extended)."""
     from .runner import run_grid
 
     store = store or Store()
+    before = None
     while True:
         plan = chapter_plan(experiment, settings, store)
+        known = [c.run_id for c in plan.runs]
+        if plan.pending and known == before:  # trained all it knew, and still a choice waits
+            raise RuntimeError(f"{experiment} cannot go on: "
+                               + "; ".join(label for label, _ in plan.pending))
         run_grid(plan.runs, store, progress=False)
         if not plan.pending:
             return plan
+        before = known
 
 
 def interrupted_runs(store: Store, epochs_of: dict[str, int] | None = None) -> list[dict]:

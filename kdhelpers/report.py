@@ -38,6 +38,20 @@ def best_cell(grid_runs: dict) -> tuple:
     return max(grid_runs, key=lambda key: accuracy(grid_runs[key], split="val"))
 
 
+def edge_picks(tuning: dict, picks: dict) -> list[str]:
+    """In words, each pick (``picks[name]``, from :func:`best_cell` of ``tuning[name]``, a
+    ``{candidate: run}`` mapping) that is the smallest or largest of several candidates: the
+    best value may lie beyond the grid, which is then extended before the evaluation runs
+    (chapter 7's protocol: a pick never sits on its grid's edge)."""
+    edges = []
+    for name, by_candidate in tuning.items():
+        pick = picks[name]
+        if len(by_candidate) > 1 and pick in (min(by_candidate), max(by_candidate)):
+            edges.append(f"the {name} pick {pick:g} is the {'largest' if pick == max(by_candidate) else 'smallest'}"
+                         f" of its candidates ({', '.join(f'{c:g}' for c in sorted(by_candidate))})")
+    return edges
+
+
 def plateau_epoch(val_accuracies, *, tolerance: float = 0.01, window: int = 3, step: int = 5,
                   minimum: int = 10) -> int:
     """Epochs a validation curve needs to reach its plateau.

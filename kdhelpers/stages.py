@@ -11,7 +11,8 @@ depends on a choice made on validation at the selection seed, never on test accu
 * :class:`ProbesThenRuns`: one probe per size, whose validation curve picks that size's
   epochs; then every run with them (chapter 6).
 * :class:`TuneThenMethods`: a weight grid per method at the selection seed; then every
-  method over the evaluation seeds with the picked weights (chapter 7).
+  method over the evaluation seeds with the picked weights (chapter 7), once no pick sits on
+  its grid's edge (until then the evaluation runs wait, and ``plan`` says which grid to extend).
 
 ``plan(chapter, settings, store)`` returns a :class:`ChapterPlan`: the runs known now
 (finished or not) and, for a choice not made yet, a label and the runs that stand for what
@@ -147,5 +148,13 @@ class TuneThenMethods:
             return ChapterPlan(chapter.key, runs, [(
                 "every method over the evaluation seeds, once the weights are picked",
                 flatten(example))])
-        picks = {keyword: _best_cell(tuning[name]) for name, _, keyword in self.weights}
+        from .report import edge_picks
+
+        chosen = {name: _best_cell(tuning[name]) for name, _, _ in self.weights}
+        picks = {keyword: chosen[name] for name, _, keyword in self.weights}
+        edges = edge_picks({name: tuning[name] for name, _, _ in self.weights}, chosen)
+        if edges:  # the evaluation runs wait for a grid that holds its pick inside it
+            return ChapterPlan(chapter.key, runs, [(
+                "every method over the evaluation seeds, once the grid is extended in "
+                "kdhelpers/profiles.py (" + "; ".join(edges) + ")", flatten(methods(s, **picks)))])
         return ChapterPlan(chapter.key, runs + flatten(methods(s, **picks)))

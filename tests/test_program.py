@@ -274,3 +274,60 @@ def test_a_free_worker_takes_the_one_ready_run_while_the_other_trains(tmp_path, 
     needed = lambda: [c for c in (long_run, short, next_one) if not store.exists(c.run_id)]
     assert runner.schedule(needed, store, TwoWorkers()) == 3
     assert events.index(("start", next_one.run_id)) < events.index(("end", long_run.run_id))
+
+
+class TunedRuns:
+    """A stand-in store in which every run is finished, with the validation accuracy
+    ``accuracy[run_id]`` (0.5 for runs not listed)."""
+
+    def __init__(self, accuracy):
+        self.accuracy = accuracy
+
+    def exists(self, run_id):
+        return True
+
+    def load(self, run_id):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(run_id=run_id, metrics={"best_val_accuracy": self.accuracy.get(run_id, 0.5)})
+
+
+@pytest.mark.parametrize("best, waits", [(10.0, False), (100.0, True), (1.0, True)])
+def test_evaluation_runs_wait_while_a_pick_sits_on_its_grids_edge(best, waits):
+    from types import SimpleNamespace
+
+    from kdhelpers import stages
+    from kdhelpers.config import RunConfig
+
+    grid = {w: RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k, w in enumerate((1.0, 10.0, 100.0))}
+    chapter = SimpleNamespace(key="toy", build=lambda s: {"teacher": RunConfig("mnist_teacher", epochs=1, data="sample"),
+                                                          "tuning": {"AT": grid}})
+    methods = lambda s, at_weight: {"AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))]}
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),))
+    plan = stage.plan(chapter, {}, TunedRuns({grid[best].run_id: 0.9}))
+    evaluation = methods({}, best)["AT"][0]
+    if waits:
+        assert evaluation not in plan.runs and plan.pending[0][1] == [evaluation]
+        edge = "largest" if best == 100.0 else "smallest"
+        assert f"the AT pick {best:g} is the {edge} of its candidates (1, 10, 100)" in plan.pending[0][0]
+    else:
+        assert evaluation in plan.runs and not plan.pending
+
+
+def test_a_chapter_whose_choice_cannot_be_made_stops_with_the_reason(monkeypatch):
+    from kdhelpers.config import RunConfig
+
+    known = [RunConfig("mnist_student", epochs=1, data="sample", seed=0)]
+    monkeypatch.setattr(program, "chapter_plan", lambda experiment, settings, store: program.ChapterPlan(
+        experiment, known, [("the evaluation runs, once the grid is extended", known)]))
+    calls = []
+
+    def run_grid(runs, store, progress):  # without the stop, the loop would never end
+        calls.append(runs)
+        if len(calls) > 3:
+            raise AssertionError("run_chapter kept training the same runs")
+
+    monkeypatch.setattr("kdhelpers.runner.run_grid", run_grid)
+    with pytest.raises(RuntimeError, match="exp7 cannot go on: the evaluation runs, once the grid is extended"):
+        program.run_chapter("exp7", {}, store=object())
+    assert len(calls) == 1

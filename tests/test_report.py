@@ -208,3 +208,12 @@ def test_heatmaps_keep_their_own_scales_when_the_regimes_do_not_overlap():
     fig = plots.grid_heatmaps({(0.6, 4.0): 55.0, (0.6, 8.0): 58.0}, paper.EXP2_GRID, title="t")
     ours, theirs = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
     assert ours == (55.0, 58.0) and theirs[0] > 80.0
+
+
+def test_a_pick_on_either_end_of_its_grid_is_named():
+    tuning = {"AT": {10.0: None, 100.0: None, 1000.0: None}, "hint": {1.0: None, 10.0: None}, "one": {5.0: None}}
+    assert report.edge_picks(tuning, {"AT": 100.0, "hint": 1.0, "one": 5.0}) == [
+        "the hint pick 1 is the smallest of its candidates (1, 10)"]
+    assert report.edge_picks(tuning, {"AT": 1000.0, "hint": 10.0, "one": 5.0}) == [
+        "the AT pick 1000 is the largest of its candidates (10, 100, 1000)",
+        "the hint pick 10 is the largest of its candidates (1, 10)"]
