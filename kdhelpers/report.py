@@ -126,12 +126,17 @@ def markdown_table(headers, rows):
 
 
 def claims_table(claims_):
-    """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict."""
+    """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict.
+    Claims none of which the paper makes or measures (a chapter beyond it) leave out the
+    paper's and the size's columns, which would say nothing in every row."""
+    beyond = all(c.get("paper_gain") is None and c["size"] is None for c in claims_)
     rows = []
     for c in claims_:
-        size = claims.size_text(c["size"])
-        verdict = c["verdict"] if c["tested"] else f"not tested: {c['why']}"
-        rows.append([c["claim"], c["paper"], c["ours"], size, f"**{verdict}**"])
+        verdict = f"**{c['verdict'] if c['tested'] else 'not tested: ' + c['why']}**"
+        rows.append([c["claim"], c["ours"], verdict] if beyond else
+                    [c["claim"], c["paper"], c["ours"], claims.size_text(c["size"]), verdict])
+    if beyond:
+        return markdown_table(["claim", "ours: gain, 95 % CI", "verdict"], rows)
     return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "size", "verdict"], rows)
 
 

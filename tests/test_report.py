@@ -217,3 +217,13 @@ def test_a_pick_on_either_end_of_its_grid_is_named():
     assert report.edge_picks(tuning, {"AT": 1000.0, "hint": 10.0, "one": 5.0}) == [
         "the AT pick 1000 is the largest of its candidates (10, 100, 1000)",
         "the hint pick 10 is the largest of its candidates (1, 10)"]
+
+
+def test_the_claims_table_of_a_chapter_beyond_the_paper_has_no_paper_columns():
+    from kdhelpers import claims
+
+    ours = claims.claim("AT beats KD (beyond the paper)", "not in the paper", [72.0, 73.0], [70.0, 71.5])
+    papers = claims.claim("KD helps", "87 vs 85", [72.0, 73.0], [70.0, 71.5], paper_gain=2.0)
+    assert report.claims_table([ours]).data.splitlines()[0] == "| claim | ours: gain, 95 % CI | verdict |"
+    assert report.claims_table([ours, papers]).data.splitlines()[0] == (
+        "| claim | paper | ours: gain, 95 % CI | size | verdict |")
