@@ -107,15 +107,17 @@ def correction_changes(chapter_claims) -> list[tuple[dict, str]]:
             if v is not None and v != c["verdict"]]
 
 
-def correction_text(changes) -> str:
-    """:func:`correction_changes` (of one chapter, or of several put together) in words:
-    ``"no verdict changes"``, or ``"2 verdicts change: the chain ... (holds before,
-    inconclusive after); ..."``."""
+def correction_text(changes, labels=None) -> str:
+    """:func:`correction_changes` (of one chapter, or of several put together, each change
+    then with its ``labels`` entry, e.g. ``"chapter 3"``, before it) in words: ``"no verdict
+    changes"``, or ``"2 verdicts change: the chain ..., holds → inconclusive; ..."``."""
     if not changes:
         return "no verdict changes"
+    labels = labels or [None] * len(changes)
     return (f"{len(changes)} verdict{'s' if len(changes) > 1 else ''} change{'' if len(changes) > 1 else 's'}: "
-            + "; ".join(f"{in_sentence(c).removesuffix(' (beyond the paper)')} ({c['verdict']} before, "
-                        f"{v} after)" for c, v in changes))
+            + "; ".join(("" if label is None else f"{label}: ")
+                        + f"{in_sentence(c).removesuffix(' (beyond the paper)')}, {c['verdict']} → {v}"
+                        for (c, v), label in zip(changes, labels)))
 
 
 def _t_interval(center: float, se: float | None, df: float, level: float = 0.95) -> list[float] | None:

@@ -195,5 +195,8 @@ def test_the_correction_is_told_by_the_verdicts_it_changes():
     strong = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
               for k in (1, 2)]
     assert claims.correction_text(claims.correction_changes([bare, strong[0]])) == "no verdict changes"
-    assert claims.correction_text(claims.correction_changes([bare, *strong])) == (
-        "1 verdict changes: the bare claim (holds before, inconclusive after)")
+    changes = claims.correction_changes([bare, *strong])
+    assert claims.correction_text(changes) == "1 verdict changes: the bare claim, holds → inconclusive"
+    assert claims.correction_text(changes + changes, ["chapter 3", "chapter 7"]) == (
+        "2 verdicts change: chapter 3: the bare claim, holds → inconclusive; "
+        "chapter 7: the bare claim, holds → inconclusive")

@@ -264,4 +264,4 @@ def test_a_verdict_the_chapters_correction_does_not_keep_is_an_open_dot_in_its_c
     assert to_hex(gain["Strong 1"].get_markerfacecolor()) == green
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     plt.close(fig)
-    assert "open: holds (or does not) before correction only" in legend
+    assert "open green or orange: lost after correction" in legend
