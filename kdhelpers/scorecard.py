@@ -124,25 +124,28 @@ def tallies(by_profile: dict):
     return _with_notes(report.markdown_lines(headers, rows), notes)
 
 
-def cell(c: dict) -> str:
-    """A claim in one cell: its verdict and gain; a claim not tested shows no gain, as in
-    :func:`scorecard` and the forest plot (it measures a comparison whose premise failed)."""
+def cell(c: dict, strict: str | None = None) -> str:
+    """A claim in one cell: its verdict (with ``strict``, its :func:`corrected` verdict,
+    where that differs) and gain; a claim not tested shows no gain, as in :func:`scorecard`
+    and the forest plot (it measures a comparison whose premise failed)."""
     if not c.get("tested", True):
         return "not tested"
-    return f"{c['verdict']}, {gain_text(c)}"
+    corrected_ = f" (corrected: {strict})" if strict is not None and strict != c["verdict"] else ""
+    return f"{c['verdict']}{corrected_}, {gain_text(c)}"
 
 
 def side_by_side(by_profile: dict):
-    """Each claim's verdict and gain at every profile that ran it."""
+    """Each claim's verdict (and corrected verdict, where it differs) and gain at every
+    profile that ran it."""
     keyed: dict = {}
     for profile, results in by_profile.items():
-        for experiment, c in all_claims(results):
-            keyed.setdefault((experiment, c["claim"]), {})[profile] = c
+        for (experiment, c), strict in zip(all_claims(results), corrected(results)):
+            keyed.setdefault((experiment, c["claim"]), {})[profile] = (c, strict)
     names = list(by_profile)
     # chapter order; within a chapter, first seen first (a claim only one profile ran, e.g.
     # one of its data fractions, stays beside its chapter's other claims)
     ordered = sorted(keyed.items(), key=lambda item: profiles.EXPERIMENTS.index(item[0][0]))
-    rows = [[e.removeprefix("exp"), text, *[cell(cs[p]) if p in cs else "not run" for p in names]]
+    rows = [[e.removeprefix("exp"), text, *[cell(*cs[p]) if p in cs else "not run" for p in names]]
             for (e, text), cs in ordered]
     return report.markdown_table(["chapter", "claim", *names], rows)
 

@@ -227,3 +227,15 @@ def test_the_claims_table_of_a_chapter_beyond_the_paper_has_no_paper_columns():
     assert report.claims_table([ours]).data.splitlines()[0] == "| claim | ours: gain, 95 % CI | verdict |"
     assert report.claims_table([ours, papers]).data.splitlines()[0] == (
         "| claim | paper | ours: gain, 95 % CI | size | verdict |")
+
+
+def test_the_claims_table_gives_the_corrected_verdict_where_it_differs():
+    from kdhelpers import claims
+
+    # lower bounds: +0.16 on its own, -0.026 corrected for the chapter's 3 claims
+    bare = claims.claim("bare", "p", [1.0, 0.3, 0.9, 0.2, 0.6], [0.0] * 5, paired=True, paper_gain=0.5)
+    strong = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True,
+                           paper_gain=1.0) for k in (1, 2)]
+    rows = report.claims_table([bare, *strong]).data.splitlines()
+    assert rows[2].endswith("| **holds** (corrected for the chapter's claims: inconclusive) |")
+    assert rows[3].endswith("| **holds** |")

@@ -123,3 +123,12 @@ def test_a_bare_hold_is_counted_as_holding_only_before_the_correction():
     assert "| 3: bare | **holds** (corrected: inconclusive) |" in table
     assert "| 3: strong 1 | **holds** |" in table
     assert "| cpu | the paper's claims | 3 | 3 | 0 | 0 | 0 | 2 |" in scorecard.tallies(results).data
+
+
+def test_side_by_side_gives_the_corrected_verdict_where_it_differs():
+    bare = claims.claim("bare", "p", [1.0, 0.3, 0.9, 0.2, 0.6], [0.0] * 5, paired=True)
+    others = [claims.claim(f"strong {k}", "p", [5.0 + k, 5.5, 6.0], [1.0, 1.2, 0.9], paired=True)
+              for k in (1, 2)]
+    table = scorecard.side_by_side({"cpu": {"exp3": {"results": {"claims": [bare, *others]}}}}).data
+    assert "| 3 | bare | holds (corrected: inconclusive), +0.60 [" in table
+    assert "| 3 | strong 1 | holds, +" in table
