@@ -94,10 +94,18 @@ def corrected_verdicts(chapter_claims) -> list[str | None]:
     """Each claim's verdict on its :func:`corrected_interval` for the ``k`` claims of its
     chapter that were tested and have an interval (the family a reader takes in at once);
     ``None`` for a claim outside that family (not tested, or no interval)."""
-    family = [c for c in chapter_claims if c.get("tested", True) and c.get("ci95") is not None]
-    return [verdict(corrected_interval(c, len(family)))
-            if any(c is f for f in family) else None
-            for c in chapter_claims]
+    def in_family(c):
+        return c.get("tested", True) and c.get("ci95") is not None
+
+    k = sum(map(in_family, chapter_claims))
+    return [verdict(corrected_interval(c, k)) if in_family(c) else None for c in chapter_claims]
+
+
+def correction_note(claim: dict, after: str | None, label: str = "corrected") -> str:
+    """``" (corrected: inconclusive)"`` after a claim's verdict where its verdict after the
+    correction (``after``, from :func:`corrected_verdicts`) differs, else ``""``: what every
+    table that shows a verdict adds to it."""
+    return f" ({label}: {after})" if after is not None and after != claim["verdict"] else ""
 
 
 def correction_changes(chapter_claims) -> list[tuple[dict, str]]:

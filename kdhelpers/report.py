@@ -128,14 +128,14 @@ def markdown_table(headers, rows):
 def claims_table(claims_):
     """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict
     (and, where it differs, the verdict corrected for the chapter's claims,
-    :func:`kdhelpers.claims.corrected_verdicts`, as on the scorecard). Claims none of which the paper makes or measures (a chapter beyond it) leave out the
-    paper's and the size's columns, which would say nothing in every row."""
+    :func:`kdhelpers.claims.corrected_verdicts`, as on the scorecard). Claims none of which
+    the paper makes or measures (a chapter beyond it) leave out the paper's and the size's
+    columns, which would say nothing in every row."""
     beyond = all(c.get("paper_gain") is None and c["size"] is None for c in claims_)
     rows = []
     for c, strict in zip(claims_, claims.corrected_verdicts(claims_)):
-        verdict = f"**{c['verdict'] if c['tested'] else 'not tested: ' + c['why']}**"
-        if strict is not None and strict != c["verdict"]:  # the scorecard's corrected verdict
-            verdict += f" (corrected for the chapter's claims: {strict})"
+        verdict = (f"**{c['verdict'] if c['tested'] else 'not tested: ' + c['why']}**"
+                   + claims.correction_note(c, strict, "corrected for the chapter's claims"))
         rows.append([c["claim"], c["ours"], verdict] if beyond else
                     [c["claim"], c["paper"], c["ours"], claims.size_text(c["size"]), verdict])
     if beyond:

@@ -50,9 +50,7 @@ def scorecard(results: dict, profile: str):
     for (experiment, c), strict in zip(all_claims(results), after):
         paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
         if c.get("tested", True):
-            verdict, ours = f"**{c['verdict']}**", gain_text(c)
-            if strict is not None and strict != c["verdict"]:
-                verdict += f" (corrected: {strict})"
+            verdict, ours = f"**{c['verdict']}**{claims.correction_note(c, strict)}", gain_text(c)
         else:
             verdict, ours = f"**not tested** ({reasons.setdefault(c['why'], len(reasons) + 1)})", "–"
         rows.append([f"{experiment.removeprefix('exp')}: {c['claim']}", verdict, ours, paper_gain,
@@ -102,9 +100,10 @@ def tallies(by_profile: dict):
     (:func:`same_test`) is one test: counted once, and named under the table."""
     rows, notes = [], []
     for profile, results in by_profile.items():
+        after = corrected(results)
         for part in ("paper", "beyond"):
             chosen, survive = [], 0
-            for (e, c), strict in zip(all_claims(results), corrected(results)):
+            for (e, c), strict in zip(all_claims(results), after):
                 if chapters.BY_KEY[e].part != part:
                     continue
                 earlier = next((d for d in chosen if same_test(c, d)), None)
@@ -130,8 +129,7 @@ def cell(c: dict, strict: str | None = None) -> str:
     and the forest plot (it measures a comparison whose premise failed)."""
     if not c.get("tested", True):
         return "not tested"
-    corrected_ = f" (corrected: {strict})" if strict is not None and strict != c["verdict"] else ""
-    return f"{c['verdict']}{corrected_}, {gain_text(c)}"
+    return f"{c['verdict']}{claims.correction_note(c, strict)}, {gain_text(c)}"
 
 
 def side_by_side(by_profile: dict):
