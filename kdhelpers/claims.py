@@ -101,13 +101,6 @@ def corrected_verdicts(chapter_claims) -> list[str | None]:
     return [verdict(corrected_interval(c, k)) if in_family(c) else None for c in chapter_claims]
 
 
-def correction_note(claim: dict, after: str | None, label: str = "corrected") -> str:
-    """``" (corrected: inconclusive)"`` after a claim's verdict where its verdict after the
-    correction (``after``, from :func:`corrected_verdicts`) differs, else ``""``: what every
-    table that shows a verdict adds to it."""
-    return f" ({label}: {after})" if after is not None and after != claim["verdict"] else ""
-
-
 def correction_changes(chapter_claims) -> list[tuple[dict, str]]:
     """``(claim, verdict after the correction)`` for each claim of a chapter whose verdict
     :func:`corrected_verdicts` changes."""

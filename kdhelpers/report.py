@@ -125,6 +125,13 @@ def markdown_table(headers, rows):
     return Markdown("\n".join(markdown_lines(headers, rows)))
 
 
+def correction_note(claim: dict, after: str | None, label: str = "corrected") -> str:
+    """``" (corrected: inconclusive)"`` after a claim's verdict where its verdict after the
+    correction (``after``, from :func:`corrected_verdicts`) differs, else ``""``: what every
+    table that shows a verdict adds to it."""
+    return f" ({label}: {after})" if after is not None and after != claim["verdict"] else ""
+
+
 def claims_table(claims_):
     """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict
     (and, where it differs, the verdict corrected for the chapter's claims,
@@ -135,7 +142,7 @@ def claims_table(claims_):
     rows = []
     for c, strict in zip(claims_, claims.corrected_verdicts(claims_)):
         verdict = (f"**{c['verdict'] if c['tested'] else 'not tested: ' + c['why']}**"
-                   + claims.correction_note(c, strict, "corrected for the chapter's claims"))
+                   + correction_note(c, strict, "corrected for the chapter's claims"))
         rows.append([c["claim"], c["ours"], verdict] if beyond else
                     [c["claim"], c["paper"], c["ours"], claims.size_text(c["size"]), verdict])
     if beyond:

@@ -50,7 +50,7 @@ def scorecard(results: dict, profile: str):
     for (experiment, c), strict in zip(all_claims(results), after):
         paper_gain = "–" if c.get("paper_gain") is None else f"{c['paper_gain']:+.2f}"
         if c.get("tested", True):
-            verdict, ours = f"**{c['verdict']}**{claims.correction_note(c, strict)}", gain_text(c)
+            verdict, ours = f"**{c['verdict']}**{report.correction_note(c, strict)}", gain_text(c)
         else:
             verdict, ours = f"**not tested** ({reasons.setdefault(c['why'], len(reasons) + 1)})", "–"
         rows.append([f"{experiment.removeprefix('exp')}: {c['claim']}", verdict, ours, paper_gain,
@@ -129,7 +129,7 @@ def cell(c: dict, strict: str | None = None) -> str:
     and the forest plot (it measures a comparison whose premise failed)."""
     if not c.get("tested", True):
         return "not tested"
-    return f"{c['verdict']}{claims.correction_note(c, strict)}, {gain_text(c)}"
+    return f"{c['verdict']}{report.correction_note(c, strict)}, {gain_text(c)}"
 
 
 def side_by_side(by_profile: dict):
