@@ -132,3 +132,16 @@ def test_side_by_side_gives_the_corrected_verdict_where_it_differs():
     table = scorecard.side_by_side({"cpu": {"exp3": {"results": {"claims": [bare, *others]}}}}).data
     assert "| 3 | bare | holds (corrected: inconclusive), +0.60 [" in table
     assert "| 3 | strong 1 | holds, +" in table
+
+
+def test_side_by_side_merges_the_profiles_orders():
+    """A claim only the second profile ran sits where that profile lists it, not after
+    every claim of the first (chapter 3: cpu's 2 % row before converged's 5 %)."""
+    def listed(*fractions):
+        return {"exp3": {"results": {"claims": [
+            claims.claim(f"KD helps at {f} %", "p", [60.0, 61.0], [59.0, 59.5], paired=True)
+            for f in fractions]}}}
+    table = scorecard.side_by_side({"converged": listed(5, 10, 25), "cpu": listed(2, 5, 10)}).data
+    rows = [line.split("|")[2].strip() for line in table.splitlines()[2:]]
+    assert rows == [f"KD helps at {f} %" for f in (2, 5, 10, 25)]
+    assert scorecard.merged_order([1, 3], [0, 2, 3, 4]) == [1, 0, 2, 3, 4]  # before 3, its next
