@@ -25,9 +25,10 @@ from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_la
 VERDICT_COLOURS = {"holds": "#009E73", "does not hold": "#D55E00", "inconclusive": "#8C8C8C",
                    "not tested": "#555555"}
 NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 on white
-# hollow: our dot shows through it where the two agree
-PAPER_MARKER = dict(marker="D", markersize=6.5, markerfacecolor="none", markeredgecolor="black",
-                    markeredgewidth=1.2, linestyle="none")
+# hollow, larger than our dot and drawn above it: where the two agree the dot sits inside the
+# diamond and both stay visible (a smaller diamond under the dot showed only as a sliver)
+PAPER_MARKER = dict(marker="D", markersize=9, markerfacecolor="none", markeredgecolor="black",
+                    markeredgewidth=1.1, linestyle="none")
 BAND = "#EDEDED"  # behind a chapter's header
 FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
 
@@ -197,7 +198,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             continue
         c = row.claims.get(profile)
         if c is not None and c.get("paper_gain") is not None:
-            ax.plot([c["paper_gain"]], [y], zorder=3, gid=f"paper:{row.text}", **PAPER_MARKER)
+            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}", **PAPER_MARKER)
         if c is None:
             note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
         elif not c.get("tested", True):
@@ -221,7 +222,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
 def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
     colour = VERDICT_COLOURS[c["verdict"]]
     if c.get("ci95") is not None:
-        # above the paper's hollow diamond (zorder 3): a narrow interval stays readable on it
+        # under the paper's hollow diamond (zorder 4.5), which it shows through
         ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=3.5,
                 gid=f"ci:{text}")
     # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict

@@ -27,9 +27,11 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
     # both grids would show one flat colour each
     shared = mine.min() <= theirs.max() and theirs.min() <= mine.max()
     low, high = min(mine.min(), theirs.min()), max(mine.max(), theirs.max())
-    panels = [(axes[0, 0], mine, alphas, temps, "ours: test accuracy (%)", "viridis"),
+    # a panel on its own scale says so: one colour is then two accuracies
+    own = "" if shared else ", own colour scale"
+    panels = [(axes[0, 0], mine, alphas, temps, f"ours: test accuracy (%){own}", "viridis"),
               (axes[0, 1], theirs, paper.ALPHAS, paper.TEMPERATURES,
-               "paper: test accuracy (%)", "viridis")]
+               f"paper: test accuracy (%){own}", "viridis")]
     if gains:
         limit = max(np.abs(mine - baseline).max(), np.abs(theirs - paper_baseline).max())
         panels += [(axes[1, 0], mine - baseline, alphas, temps,
@@ -53,7 +55,9 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
                 light = (abs(values[i, j]) <= 0.6 * limit if diverging
                          else values[i, j] > lo + 0.6 * (hi - lo))
                 value = values[i, j] if round(values[i, j], 1) != 0 else 0.0  # never "-0.0"
-                ax.text(j, i, f"{value:+.1f}" if diverging else f"{value:.1f}",
+                # U+2212, as on the colour bar beside it (matplotlib's axes.unicode_minus)
+                text = (f"{value:+.1f}" if diverging else f"{value:.1f}").replace("-", "\u2212")
+                ax.text(j, i, text,
                         ha="center", va="center", fontsize=10, color="k" if light else "w")
         fig.colorbar(image, ax=ax)
     fig.suptitle(f"{title}\n(grid cells: one run each, at the selection seed)")
@@ -107,7 +111,7 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
                 edge = top - inset if value > top else bottom + inset
                 ax.scatter([x - 0.12], [edge], marker="^" if value > top else "v", s=70,
                            color="C3", zorder=4, label=legend if first else None)
-                ax.annotate(f"{value:.1f}", (x - 0.12, edge), xytext=(8, 0), va="center",
+                ax.annotate(f"{value:.1f}".replace("-", "\u2212"), (x - 0.12, edge), xytext=(8, 0), va="center",
                             textcoords="offset points", fontsize=9, color="C3")
     for points in by_seed.values():
         if len(points) > 1:
@@ -174,7 +178,7 @@ def curves(x, series: dict, *, xlabel: str, title: str, paper_series: dict | Non
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return fig
 
 
@@ -189,7 +193,7 @@ def bars(labels, ours, sds, paper_values, *, title: str):
     ax.set_xticks(x, labels, rotation=20, ha="right")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return fig
 
 

@@ -82,12 +82,14 @@ def save_results(experiment: str, profile: str, results: dict, runs, store: Stor
     training seconds of every run behind them (``runs``: the chapter says which; the status
     page sums their cost).
 
-    Each claim is also glued for the chapter's prose: ``{glue:md}`exp2_claim0_verdict```,
-    ``..._ours`` and ``..._paper`` (see :func:`glue`).
+    Each claim is also glued for the chapter's prose: ``{glue:md}`exp2_claim0_verdict```
+    (:func:`verdict_text`), ``..._ours`` and ``..._paper`` (see :func:`glue`).
     """
-    for index, item in enumerate(results.get("claims", [])):
-        glue(**{f"{experiment}_claim{index}_{field}": item[field]
-                for field in ("ours", "paper", "verdict")})
+    chapter_claims = results.get("claims", [])
+    for index, item in enumerate(chapter_claims):
+        glue(**{f"{experiment}_claim{index}_ours": item["ours"],
+                f"{experiment}_claim{index}_paper": item["paper"],
+                f"{experiment}_claim{index}_verdict": verdict_text(item, chapter_claims)})
     path = results_dir(profile, store) / f"{experiment}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     cost = {r.run_id: float(r.metrics.get("train_seconds") or 0.0) for r in runs}
@@ -132,8 +134,17 @@ def correction_note(claim: dict, after: str | None, label: str = "corrected") ->
     return f" ({label}: {after})" if after is not None and after != claim["verdict"] else ""
 
 
+def verdict_text(claim: dict, chapter_claims) -> str:
+    """A claim's verdict for the prose, with its :func:`correction_note` where the correction
+    for its chapter's claims (``chapter_claims``, the list ``claim`` is in) changes it, as the
+    tables and the scorecard show it: ``"holds (corrected: inconclusive)"``."""
+    strict = dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims)))
+    return claim["verdict"] + correction_note(claim, strict.get(id(claim)))
+
+
 def claims_table(claims_):
-    """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper, verdict
+    """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper ("vs
+    paper"), verdict
     (and, where it differs, the verdict corrected for the chapter's claims,
     :func:`kdhelpers.claims.corrected_verdicts`, as on the scorecard). Claims none of which
     the paper makes or measures (a chapter beyond it) leave out the paper's and the size's
@@ -147,7 +158,7 @@ def claims_table(claims_):
                     [c["claim"], c["paper"], c["ours"], claims.size_text(c["size"]), verdict])
     if beyond:
         return markdown_table(["claim", "ours: gain, 95 % CI", "verdict"], rows)
-    return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "size", "verdict"], rows)
+    return markdown_table(["claim", "paper", "ours: gain, 95 % CI", "vs paper", "verdict"], rows)
 
 
 def glue(*, plain_strings: bool = False, **values) -> None:

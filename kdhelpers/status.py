@@ -67,7 +67,7 @@ def _cost_lines(profile: str, cost: dict) -> list[str]:
     from .report import markdown_lines
 
     rows = [[key, row["runs"], _hours(row)] for key, row in cost["chapters"].items()]
-    rows.append(["the paper's chapters (1-6) together", cost["paper_chapters"]["runs"],
+    rows.append(["the paper's chapters (1–6) together", cost["paper_chapters"]["runs"],
                  _hours(cost["paper_chapters"])])
     if cost["all"] != cost["paper_chapters"]:  # a chapter beyond the paper has runs here
         rows.append(["every chapter together", cost["all"]["runs"], _hours(cost["all"])])

@@ -150,13 +150,13 @@ def test_status_page_sums_the_training_time_behind_each_profile(tmp_path):
     status.write_status({"exp2": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
     assert "## Compute behind the `cpu` results" in text
-    assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
+    assert "| the paper's chapters (1–6) together | 3 | 1.50 h |" in text
     assert "| every chapter together | 4 | 2.00 h |" in text
     # without a chapter beyond the paper the two totals are one row, not a repeated one
     (results / "exp7.json").unlink()
     status.write_status({"exp2": record}, tmp_path / "s.json", tmp_path / "s.md", tmp_path / "store")
     text = (tmp_path / "s.md").read_text()
-    assert "| the paper's chapters (1-6) together | 3 | 1.50 h |" in text
+    assert "| the paper's chapters (1–6) together | 3 | 1.50 h |" in text
     assert "every chapter together" not in text
 
 

@@ -208,6 +208,20 @@ def test_heatmaps_keep_their_own_scales_when_the_regimes_do_not_overlap():
     fig = plots.grid_heatmaps({(0.6, 4.0): 55.0, (0.6, 8.0): 58.0}, paper.EXP2_GRID, title="t")
     ours, theirs = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
     assert ours == (55.0, 58.0) and theirs[0] > 80.0
+    assert all(ax.get_title().endswith(", own colour scale") for ax in fig.axes if ax.images)
+
+
+def test_heatmap_cells_print_negative_gains_with_a_minus_sign():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kdhelpers import paper, plots
+
+    fig = plots.grid_heatmaps({(0.6, 4.0): 86.0, (0.6, 8.0): 88.0}, paper.EXP2_GRID, title="t",
+                              baseline=87.0)
+    cells = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "\u22121.0" in cells and "+1.0" in cells and not any("-" in t for t in cells)
+    assert not any(ax.get_title().endswith("own colour scale") for ax in fig.axes if ax.images)
 
 
 def test_a_pick_on_either_end_of_its_grid_is_named():
@@ -226,7 +240,7 @@ def test_the_claims_table_of_a_chapter_beyond_the_paper_has_no_paper_columns():
     papers = claims.claim("KD helps", "87 vs 85", [72.0, 73.0], [70.0, 71.5], paper_gain=2.0)
     assert report.claims_table([ours]).data.splitlines()[0] == "| claim | ours: gain, 95 % CI | verdict |"
     assert report.claims_table([ours, papers]).data.splitlines()[0] == (
-        "| claim | paper | ours: gain, 95 % CI | size | verdict |")
+        "| claim | paper | ours: gain, 95 % CI | vs paper | verdict |")
 
 
 def test_the_claims_table_gives_the_corrected_verdict_where_it_differs():
@@ -239,3 +253,21 @@ def test_the_claims_table_gives_the_corrected_verdict_where_it_differs():
     rows = report.claims_table([bare, *strong]).data.splitlines()
     assert rows[2].endswith("| **holds** (corrected for the chapter's claims: inconclusive) |")
     assert rows[3].endswith("| **holds** |")
+
+
+def test_glued_verdict_carries_the_correction_where_it_changes_it(monkeypatch, tmp_path):
+    """The prose quotes a verdict as the tables show it: "holds (corrected: inconclusive)"
+    where the correction for the chapter's two claims loses it, the bare verdict where not."""
+    import myst_nb
+
+    from kdhelpers import claims
+    from kdhelpers.store import Store
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value.data}))
+    weak = claims.claim("a", "p", [71.0, 72.0, 71.6, 71.5], [70.0, 70.0, 71.0, 70.4], paired=True)
+    strong = claims.claim("b", "p", [75.0, 76.0, 77.0], [70.0, 71.0, 72.0], paired=True)
+    report.save_results("exp9", "smoke", {"claims": [weak, strong]}, [], Store(tmp_path))
+    assert glued["exp9_claim0_verdict"] == "holds (corrected: inconclusive)"
+    assert glued["exp9_claim1_verdict"] == "holds"
+    assert report.verdict_text(weak, [weak]) == "holds"  # alone, nothing to correct for
