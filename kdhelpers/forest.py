@@ -27,7 +27,7 @@ VERDICT_COLOURS = {"holds": "#009E73", "does not hold": "#D55E00", "inconclusive
 NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 on white
 # hollow, larger than our dot and drawn above it: where the two agree the dot sits inside the
 # diamond and both stay visible (a smaller diamond under the dot showed only as a sliver)
-PAPER_MARKER = dict(marker="D", markersize=9, markerfacecolor="none", markeredgecolor="black",
+PAPER_MARKER = dict(marker="D", markersize=8, markerfacecolor="none", markeredgecolor="black",
                     markeredgewidth=1.1, linestyle="none")
 BAND = "#EDEDED"  # behind a chapter's header
 FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
