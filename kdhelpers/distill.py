@@ -235,14 +235,17 @@ class Distiller(keras.Model):
         training input takes beside ``"images"`` (``teacher_logits``, ``teacher_target_<i>``)."""
         if self.teacher is None:
             raise ValueError("teacher_targets needs a teacher model")
-        parts: dict = {}
+        parts: dict = {}  # filled in place: chunks and their concatenation were two copies
         for start in range(0, len(images), batch_size):
             t_logits, targets = self._targets_from_teacher(images[start:start + batch_size])
             flat = [t for per_loss in targets for t in per_loss]
             for key, value in zip(["teacher_logits", *[f"teacher_target_{i}" for i in range(len(flat))]],
                                   [t_logits, *flat]):
-                parts.setdefault(key, []).append(ops.convert_to_numpy(value).astype("float32"))
-        return {key: np.concatenate(chunks) for key, chunks in parts.items()}
+                value = ops.convert_to_numpy(value).astype("float32")
+                if key not in parts:
+                    parts[key] = np.empty((len(images), *value.shape[1:]), dtype="float32")
+                parts[key][start:start + len(value)] = value
+        return parts
 
     def _targets_from_inputs(self, x):
         flat = [x[key] for key in sorted((k for k in x if k.startswith("teacher_target_")),

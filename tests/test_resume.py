@@ -52,15 +52,17 @@ def test_every_epoch_draws_its_own_order():
 
 
 def test_fit_visits_rows_in_the_epoch_order(tmp_path, monkeypatch):
-    """What fit passes to Keras each epoch is the data in epoch_order, never shuffled again."""
+    """What fit passes to Keras each epoch is the data in epoch_order, batch by batch, never
+    shuffled again (Keras shuffles a PyDataset's batches unless told not to)."""
     config = RunConfig("mnist_student", epochs=2, data="sample", seed=3)
     dataset = load_dataset(config)
     seen = []
     original = train.keras.Model.fit
 
-    def spy(self, x, y, **kwargs):
-        seen.append((np.asarray(y).copy(), kwargs["shuffle"], kwargs["initial_epoch"]))
-        return original(self, x, y, **kwargs)
+    def spy(self, x, **kwargs):
+        labels = np.concatenate([x[i][1] for i in range(len(x))])
+        seen.append((labels, kwargs["shuffle"], kwargs["initial_epoch"]))
+        return original(self, x, **kwargs)
 
     monkeypatch.setattr(train.keras.Model, "fit", spy)
     train.fit(config, dataset, work_dir=tmp_path)
@@ -68,6 +70,24 @@ def test_fit_visits_rows_in_the_epoch_order(tmp_path, monkeypatch):
     for epoch, (labels, _, _) in enumerate(seen):
         np.testing.assert_array_equal(labels, dataset.y_train[train.epoch_order(3, epoch, 450)])
     assert not np.array_equal(seen[0][0], seen[1][0])
+
+
+def test_batches_made_on_demand_train_as_the_reordered_arrays_did(tmp_path):
+    """train.fit feeds each epoch through EpochBatches (no copy of the training set per
+    epoch); the runs trained before fed ``fit(x[order], y[order], shuffle=False)``. Both give
+    the same weights, bit for bit, so runs of either code stand in one comparison."""
+    config = RunConfig("mnist_student", epochs=1, data="sample", seed=2, teacher="t", alpha=0.3,
+                       temperature=4.0)
+    dataset = load_dataset(config)
+    logits = np.random.default_rng(0).normal(size=(len(dataset.y_train), 10)).astype("float32")
+    student, _ = train.fit(config, dataset, work_dir=tmp_path, teacher_train_logits=logits)
+    train.seed_everything(config.seed)
+    model, reference = train.build_trainable(config)
+    order = train.epoch_order(config.seed, 0, len(dataset.y_train))
+    model.fit({"images": dataset.x_train[order], "teacher_logits": logits[order]},
+              dataset.y_train[order], batch_size=config.batch_size, shuffle=False, epochs=1,
+              validation_data=(dataset.x_val, dataset.y_val), verbose=0)
+    assert_same_variables(student, reference)
 
 
 @pytest.mark.parametrize("shuffle", ["per_epoch", "keras"])
