@@ -198,7 +198,9 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             continue
         c = row.claims.get(profile)
         if c is not None and c.get("paper_gain") is not None:
-            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}", **PAPER_MARKER)
+            # the compact figure's rows are closer: a smaller diamond keeps to its own row
+            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}",
+                    **{**PAPER_MARKER, **({"markersize": 6.5} if layout.compact else {})})
         if c is None:
             note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
         elif not c.get("tested", True):
