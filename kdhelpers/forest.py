@@ -265,7 +265,7 @@ def _legend(fig, layout: Layout, top: float) -> None:
     # open in its colour: a verdict the correction for its chapter's claims does not keep
     handles.append(Line2D([], [], color=VERDICT_COLOURS["holds"], lw=2.4, marker="o", markersize=5.5,
                           markerfacecolor="white", markeredgewidth=1.4,
-                          label="lost after correction" if layout.compact else
+                          label="open: lost after correction" if layout.compact else
                           "open green or orange: lost after correction"))
     fig.legend(handles=handles, loc="upper center", ncol=4 if layout.compact else 2,
                fontsize=FONT, frameon=False, bbox_to_anchor=(0.5, top), columnspacing=1.5,
