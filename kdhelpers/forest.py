@@ -198,7 +198,9 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             continue
         c = row.claims.get(profile)
         if c is not None and c.get("paper_gain") is not None:
-            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}", **PAPER_MARKER)
+            # the compact figure's rows are closer: a smaller diamond keeps to its own row
+            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}",
+                    **{**PAPER_MARKER, **({"markersize": 6.5} if layout.compact else {})})
         if c is None:
             note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
         elif not c.get("tested", True):
@@ -263,7 +265,7 @@ def _legend(fig, layout: Layout, top: float) -> None:
     # open in its colour: a verdict the correction for its chapter's claims does not keep
     handles.append(Line2D([], [], color=VERDICT_COLOURS["holds"], lw=2.4, marker="o", markersize=5.5,
                           markerfacecolor="white", markeredgewidth=1.4,
-                          label="lost after correction" if layout.compact else
+                          label="open: lost after correction" if layout.compact else
                           "open green or orange: lost after correction"))
     fig.legend(handles=handles, loc="upper center", ncol=4 if layout.compact else 2,
                fontsize=FONT, frameon=False, bbox_to_anchor=(0.5, top), columnspacing=1.5,

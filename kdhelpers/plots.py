@@ -56,7 +56,7 @@ def grid_heatmaps(ours: dict, paper_grid, *, title: str, baseline: float | None 
                          else values[i, j] > lo + 0.6 * (hi - lo))
                 value = values[i, j] if round(values[i, j], 1) != 0 else 0.0  # never "-0.0"
                 # U+2212, as on the colour bar beside it (matplotlib's axes.unicode_minus)
-                text = (f"{value:+.1f}" if diverging else f"{value:.1f}").replace("-", "\u2212")
+                text = (f"{value:+.1f}" if diverging and value else f"{value:.1f}").replace("-", "\u2212")
                 ax.text(j, i, text,
                         ha="center", va="center", fontsize=10, color="k" if light else "w")
         fig.colorbar(image, ax=ax)

@@ -135,11 +135,14 @@ def correction_note(claim: dict, after: str | None, label: str = "corrected") ->
 
 
 def verdict_text(claim: dict, chapter_claims) -> str:
-    """A claim's verdict for the prose, with its :func:`correction_note` where the correction
-    for its chapter's claims (``chapter_claims``, the list ``claim`` is in) changes it, as the
-    tables and the scorecard show it: ``"holds (corrected: inconclusive)"``."""
-    strict = dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims)))
-    return claim["verdict"] + correction_note(claim, strict.get(id(claim)))
+    """A claim's verdict for the prose, followed, where the correction for its chapter's
+    claims (``chapter_claims``, the list ``claim`` is in) changes it, by the corrected one, as
+    the tables and the scorecard show it: ``"holds; inconclusive after the correction for
+    the chapter's claims"`` (prose quotes a verdict inside brackets, so no nested ones)."""
+    strict = dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims))).get(id(claim))
+    if strict is None or strict == claim["verdict"]:
+        return claim["verdict"]
+    return f"{claim['verdict']}; {strict} after the correction for the chapter's claims"
 
 
 def claims_table(claims_):

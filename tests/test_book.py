@@ -25,8 +25,10 @@ def test_notebook_has_parameters_colab_cell_and_stated_profile(name):
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r'^profile = "', params[0].source, re.M)
     assert all(c.get("execution_count") for c in code), "commit notebooks executed"
-    # the page shows figures and tables first: code folds, papermill's injected cell included
-    assert all({"hide-input", "remove-cell"} & set(c.metadata.get("tags", [])) for c in code)
+    # the page shows figures and tables first: code folds (or is removed), papermill's
+    # injected cell included
+    assert all({"hide-input", "remove-input", "remove-cell"} & set(c.metadata.get("tags", []))
+               for c in code)
     outputs = "".join(o.get("text", "") or o.get("data", {}).get("text/markdown", "")
                       for c in code for o in c.get("outputs", []))
     assert re.search(r"profile: (%s)" % "|".join(profiles.PROFILES), outputs)

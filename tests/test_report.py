@@ -256,8 +256,8 @@ def test_the_claims_table_gives_the_corrected_verdict_where_it_differs():
 
 
 def test_glued_verdict_carries_the_correction_where_it_changes_it(monkeypatch, tmp_path):
-    """The prose quotes a verdict as the tables show it: "holds (corrected: inconclusive)"
-    where the correction for the chapter's two claims loses it, the bare verdict where not."""
+    """The prose quotes a verdict with its corrected one where the correction for the
+    chapter's two claims loses it, the bare verdict where not."""
     import myst_nb
 
     from kdhelpers import claims
@@ -268,6 +268,6 @@ def test_glued_verdict_carries_the_correction_where_it_changes_it(monkeypatch, t
     weak = claims.claim("a", "p", [71.0, 72.0, 71.6, 71.5], [70.0, 70.0, 71.0, 70.4], paired=True)
     strong = claims.claim("b", "p", [75.0, 76.0, 77.0], [70.0, 71.0, 72.0], paired=True)
     report.save_results("exp9", "smoke", {"claims": [weak, strong]}, [], Store(tmp_path))
-    assert glued["exp9_claim0_verdict"] == "holds (corrected: inconclusive)"
+    assert glued["exp9_claim0_verdict"] == "holds; inconclusive after the correction for the chapter's claims"
     assert glued["exp9_claim1_verdict"] == "holds"
     assert report.verdict_text(weak, [weak]) == "holds"  # alone, nothing to correct for
