@@ -111,13 +111,15 @@ def correction_changes(chapter_claims) -> list[tuple[dict, str]]:
 def correction_text(changes, labels=None) -> str:
     """:func:`correction_changes` (of one chapter, or of several put together, each change
     then with its ``labels`` entry, e.g. ``"chapter 3"``, before it) in words: ``"no verdict
-    changes"``, or ``"2 verdicts change: the chain ..., holds → inconclusive; ..."``."""
+    changes"``, or ``"2 verdicts change: the chain ... (holds, inconclusive after the
+    correction); ..."`` (no arrow: the claims' own texts use arrows for chains of networks)."""
     if not changes:
         return "no verdict changes"
     labels = labels or [None] * len(changes)
     return (f"{len(changes)} verdict{'s' if len(changes) > 1 else ''} change{'' if len(changes) > 1 else 's'}: "
             + "; ".join(("" if label is None else f"{label}: ")
-                        + f"{in_sentence(c).removesuffix(' (beyond the paper)')}, {c['verdict']} → {v}"
+                        + f"{in_sentence(c).removesuffix(' (beyond the paper)')} "
+                        f"({c['verdict']}, {v} after the correction)"
                         for (c, v), label in zip(changes, labels)))
 
 

@@ -196,7 +196,8 @@ def test_the_correction_is_told_by_the_verdicts_it_changes():
               for k in (1, 2)]
     assert claims.correction_text(claims.correction_changes([bare, strong[0]])) == "no verdict changes"
     changes = claims.correction_changes([bare, *strong])
-    assert claims.correction_text(changes) == "1 verdict changes: the bare claim, holds → inconclusive"
+    assert claims.correction_text(changes) == (
+        "1 verdict changes: the bare claim (holds, inconclusive after the correction)")
     assert claims.correction_text(changes + changes, ["chapter 3", "chapter 7"]) == (
-        "2 verdicts change: chapter 3: the bare claim, holds → inconclusive; "
-        "chapter 7: the bare claim, holds → inconclusive")
+        "2 verdicts change: chapter 3: the bare claim (holds, inconclusive after the correction); "
+        "chapter 7: the bare claim (holds, inconclusive after the correction)")
