@@ -52,17 +52,16 @@ def test_every_epoch_draws_its_own_order():
 
 
 def test_fit_visits_rows_in_the_epoch_order(tmp_path, monkeypatch):
-    """What fit passes to Keras each epoch is the data in epoch_order, batch by batch, never
-    shuffled again (Keras shuffles a PyDataset's batches unless told not to)."""
+    """What fit passes to Keras each epoch is the data in epoch_order, never shuffled again."""
     config = RunConfig("mnist_student", epochs=2, data="sample", seed=3)
     dataset = load_dataset(config)
     seen = []
     original = train.keras.Model.fit
 
-    def spy(self, x, **kwargs):
-        labels = np.concatenate([x[i][1] for i in range(len(x))])
+    def spy(self, x, y=None, **kwargs):
+        labels = np.asarray(y).copy()
         seen.append((labels, kwargs["shuffle"], kwargs["initial_epoch"]))
-        return original(self, x, **kwargs)
+        return original(self, x, y, **kwargs)
 
     monkeypatch.setattr(train.keras.Model, "fit", spy)
     train.fit(config, dataset, work_dir=tmp_path)
@@ -72,20 +71,38 @@ def test_fit_visits_rows_in_the_epoch_order(tmp_path, monkeypatch):
     assert not np.array_equal(seen[0][0], seen[1][0])
 
 
-def test_batches_made_on_demand_train_as_the_reordered_arrays_did(tmp_path):
-    """train.fit feeds each epoch through EpochBatches (no copy of the training set per
-    epoch); the runs trained before fed ``fit(x[order], y[order], shuffle=False)``. Both give
-    the same weights, bit for bit, so runs of either code stand in one comparison."""
-    config = RunConfig("mnist_student", epochs=1, data="sample", seed=2, teacher="t", alpha=0.3,
-                       temperature=4.0)
+def test_batches_made_on_demand_train_as_the_reordered_arrays_did(tmp_path, monkeypatch):
+    """A feature-distillation run feeds each epoch through EpochBatches (no copy of its
+    teacher targets per epoch); the runs trained before fed ``fit(x[order], y[order],
+    shuffle=False)``, as other runs still do. Both give the same weights, bit for bit, so runs
+    of either code stand in one comparison; and Keras is told not to shuffle the batches."""
+    from kdhelpers.feature_kd import layer_pairs
+    from kdhelpers.models import build_model
+
+    config = RunConfig("cifar_student", epochs=1, data="sample", seed=2, teacher="t", alpha=0.5,
+                       temperature=4.0, feature="hint", feature_weight=10.0, fraction=0.15)
     dataset = load_dataset(config)
-    logits = np.random.default_rng(0).normal(size=(len(dataset.y_train), 10)).astype("float32")
-    student, _ = train.fit(config, dataset, work_dir=tmp_path, teacher_train_logits=logits)
+    keras.utils.set_random_seed(0)
+    teacher_model = build_model("resnet18", width=0.25)
+    layers = layer_pairs("cifar_student", "resnet18", "hint")
+    seen = []
+    original = train.keras.Model.fit
+
+    def spy(self, x, y=None, **kwargs):
+        seen.append((type(x).__name__, kwargs.get("shuffle")))
+        return original(self, x, y, **kwargs)
+
+    monkeypatch.setattr(train.keras.Model, "fit", spy)
+    student, _ = train.fit(config, dataset, work_dir=tmp_path, teacher_model=teacher_model,
+                           feature_layers=layers)
+    monkeypatch.setattr(train.keras.Model, "fit", original)
+    assert seen == [("EpochBatches", False)]
     train.seed_everything(config.seed)
-    model, reference = train.build_trainable(config)
+    model, reference = train.build_trainable(config, teacher_model, layers)
     order = train.epoch_order(config.seed, 0, len(dataset.y_train))
-    model.fit({"images": dataset.x_train[order], "teacher_logits": logits[order]},
-              dataset.y_train[order], batch_size=config.batch_size, shuffle=False, epochs=1,
+    x = {"images": dataset.x_train, **model.teacher_targets(dataset.x_train)}
+    model.fit({k: v[order] for k, v in x.items()}, dataset.y_train[order],
+              batch_size=config.batch_size, shuffle=False, epochs=1,
               validation_data=(dataset.x_val, dataset.y_val), verbose=0)
     assert_same_variables(student, reference)
 
