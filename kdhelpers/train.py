@@ -78,6 +78,10 @@ def build_trainable(config: RunConfig, teacher_model=None,
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=_optimizer(config), loss=loss,
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    # The optimizer's slots are made now, as a resumed run's checkpoint restore makes them:
+    # Keras on TensorFlow otherwise makes them inside the first trace of the training step,
+    # and a trace that creates variables is traced again (a smoke run: 9.5 -> 7.5 s of CPU).
+    model.optimizer.build(model.trainable_variables)
     return model, student
 
 
