@@ -33,6 +33,20 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 
+def pytest_configure(config):
+    """With N test processes (``-n N``), give each process, and every notebook kernel and
+    subprocess it starts, cores/N compute threads, as ``book train --workers N`` does
+    (``kdhelpers.executors.limit_threads``): two 2-thread TensorFlows on 2 cores spend part of
+    their CPU waiting on each other's threads. Runs within one test session share the
+    setting, so what a test compares trained at one thread count. Settings made outside pytest win."""
+    workers = getattr(config.option, "numprocesses", None) or 0
+    if isinstance(workers, int) and workers > 1 and not any(
+            os.environ.get(name) for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")):
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
+                          TF_NUM_INTEROP_THREADS="1")
+
+
 def pytest_sessionfinish(session):
     """Remove the throw-away store (about 200 MB of smoke runs) when this process made it:
     the controller, or a run without xdist; never a store named from outside, and never
@@ -43,26 +57,26 @@ def pytest_sessionfinish(session):
 
 # Files in the order the two xdist workers take them (``--no-loadscope-reorder``): the longest
 # first, so that the last files handed out are short and both workers finish together.
-# Seconds: per-file totals of a ``--durations=0`` CI run on the AMD host, 5 December 2026
+# Seconds: per-file totals of a ``--durations=0`` CI run on the AMD host, 6 December 2026
 # (an order, not a measurement to quote). Chapter 2 leads because chapters 3, 4, 5 and 7
 # read its teacher, and the summaries close: they summarise the chapters before them. Files
 # not listed keep their place after these.
 LONGEST_FIRST = (
-    "book/exp2_alpha_temperature.ipynb",  # ~110 s
-    "tests/test_concurrency.py",  # ~145 s
-    "tests/test_resume.py",  # ~90 s
-    "book/exp4_teacher_free.ipynb",  # ~85 s
-    "book/exp6_teacher_assistants.ipynb",  # ~80 s
+    "book/exp2_alpha_temperature.ipynb",  # ~100 s
+    "tests/test_resume.py",  # ~95 s
     "tests/test_runner.py",  # ~80 s
-    "book/exp7_beyond_logits.ipynb",  # ~75 s (one evaluation seed at smoke)
+    "tests/test_concurrency.py",  # ~75 s
+    "book/exp7_beyond_logits.ipynb",  # ~70 s (one evaluation seed at smoke)
+    "tests/test_backends.py",  # ~65 s
+    "book/exp4_teacher_free.ipynb",  # ~65 s
+    "book/exp6_teacher_assistants.ipynb",  # ~65 s
     "book/exp5_student_as_teacher.ipynb",  # ~65 s
-    "tests/test_backends.py",  # ~60 s
-    "book/exp3_training_data.ipynb",  # ~60 s
     "tests/test_install.py",  # ~55 s
-    "tests/test_toy_chapter.py",  # ~30 s
-    "book/exp1_mnist.ipynb",  # ~25 s
-    "tests/test_feature_kd.py",
-    "tests/test_program.py",
+    "book/exp3_training_data.ipynb",  # ~50 s
+    "tests/test_toy_chapter.py",  # ~25 s
+    "tests/test_program.py",  # ~20 s
+    "tests/test_feature_kd.py",  # ~20 s
+    "book/exp1_mnist.ipynb",  # ~15 s
     "tests/test_book.py",
     "tests/test_losses.py",
 )

@@ -134,12 +134,19 @@ def correction_note(claim: dict, after: str | None, label: str = "corrected") ->
     return f" ({label}: {after})" if after is not None and after != claim["verdict"] else ""
 
 
+def corrected_verdict(claim: dict, chapter_claims) -> str | None:
+    """``claim``'s verdict after the correction for its chapter's claims (``chapter_claims``,
+    the list ``claim`` is in; :func:`kdhelpers.claims.corrected_verdicts`), or ``None`` where
+    the correction does not apply to it."""
+    return dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims))).get(id(claim))
+
+
 def verdict_text(claim: dict, chapter_claims) -> str:
     """A claim's verdict for the prose, followed, where the correction for its chapter's
     claims (``chapter_claims``, the list ``claim`` is in) changes it, by the corrected one, as
     the tables and the scorecard show it: ``"holds; inconclusive after the correction for
     the chapter's claims"`` (prose quotes a verdict inside brackets, so no nested ones)."""
-    strict = dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims))).get(id(claim))
+    strict = corrected_verdict(claim, chapter_claims)
     if strict is None or strict == claim["verdict"]:
         return claim["verdict"]
     return f"{claim['verdict']}; {strict} after the correction for the chapter's claims"

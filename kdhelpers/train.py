@@ -78,6 +78,10 @@ def build_trainable(config: RunConfig, teacher_model=None,
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=_optimizer(config), loss=loss,
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    # The optimizer's slots are made now, as a resumed run's checkpoint restore makes them:
+    # Keras on TensorFlow otherwise makes them inside the first trace of the training step,
+    # and a trace that creates variables is traced again (a smoke run: 9.5 -> 7.5 s of CPU).
+    model.optimizer.build(model.trainable_variables)
     return model, student
 
 
@@ -138,8 +142,7 @@ def fit(config: RunConfig, dataset: Dataset, *, work_dir: Path, teacher_train_lo
                 model.fit(EpochBatches(x_train, dataset.y_train, order, config.batch_size),
                           epochs=epoch + 1, initial_epoch=epoch, shuffle=False, **common)
             else:  # the same batches; a PyDataset costs a smoke run ~40 % more CPU
-                rows = ({k: v[order] for k, v in x_train.items()} if isinstance(x_train, dict)
-                        else x_train[order])
+                rows = _rows(x_train, order)
                 model.fit(rows, dataset.y_train[order], epochs=epoch + 1, initial_epoch=epoch,
                           shuffle=False, batch_size=config.batch_size, **common)
                 del rows  # before the next epoch's copy is made
@@ -178,9 +181,13 @@ class EpochBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = ({k: v[rows] for k, v in self.x.items()} if isinstance(self.x, dict)
-             else self.x[rows])
-        return x, self.y[rows]
+        return _rows(self.x, rows), self.y[rows]
+
+
+def _rows(x, index):
+    """The rows ``index`` of ``x``: an array, or a dict of arrays (the images beside the
+    teacher's logits or feature targets)."""
+    return {k: v[index] for k, v in x.items()} if isinstance(x, dict) else x[index]
 
 
 def _check_finite(config: RunConfig, history: list[dict]) -> None:
