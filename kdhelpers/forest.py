@@ -157,11 +157,21 @@ def _draw_labels(fig, back, at, rows, ys, heights, layout: Layout) -> None:
                      va="center", fontsize=FONT, linespacing=1.05, gid="label")
 
 
+# claims measured in another quantity than test accuracy (``kdhelpers.confidence``): written
+# in their row, never on the axis of accuracy gains they would stretch (a teacher's +20 points
+# of top-1 probability beside gains of 1-10 pp)
+OTHER_MEASURES = {"top1": ("top-1 prob.", "pp"), "entropy": ("entropy", "nats")}
+
+
+def _on_axis(c: dict) -> bool:
+    return c.get("measure") not in OTHER_MEASURES
+
+
 def _x_range(rows, shown) -> tuple[float, float]:
     values = [0.0]
     for row in rows:
         for profile, c in row.claims.items():
-            if profile not in shown:
+            if profile not in shown or not _on_axis(c):
                 continue
             if c.get("paper_gain") is not None:
                 values.append(c["paper_gain"])
@@ -207,6 +217,11 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             note, colour = "not tested", VERDICT_COLOURS["not tested"]
         elif c.get("gain") is None:
             note, colour = "no gain measured", VERDICT_COLOURS[c["verdict"]]
+        elif not _on_axis(c):
+            name, unit = OTHER_MEASURES[c["measure"]]
+            gain = f"{c['gain']:+.1f}".replace("-", "\u2212")  # a true minus, as on the axis
+            note = f"{name} {gain} {unit}"
+            colour = VERDICT_COLOURS[c["verdict"]]
         else:
             _draw_gain(ax, c, y, row.text, lost=id(c) in lost)
             continue

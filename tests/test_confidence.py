@@ -38,6 +38,7 @@ def test_sharper_runs_are_more_confident_on_either_measure(measure):
     flat = [run(k, 1.0) for k in (1, 2, 3)]
     claim = confidence.compare_confidence("sharp beats flat", "-", sharp, flat, measure=measure)
     assert claim["paired"] and claim["gain"] > 0 and claim["verdict"] == "holds"
+    assert claim["measure"] == measure  # not an accuracy gain: the forest plot keeps it off its axis
     reverse = confidence.compare_confidence("flat beats sharp", "-", flat, sharp, measure=measure)
     assert reverse["gain"] == pytest.approx(-claim["gain"]) and reverse["verdict"] == "does not hold"
 

@@ -265,3 +265,24 @@ def test_a_verdict_the_chapters_correction_does_not_keep_is_an_open_dot_in_its_c
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     plt.close(fig)
     assert "open green or orange: lost after correction" in legend
+
+
+def test_a_claim_in_another_measure_is_written_in_its_row_and_leaves_the_axis_to_accuracy():
+    """Chapter 2's confidence claims (points of top-1 probability, nats of entropy) are no
+    accuracy gains: on the axis, a teacher's +20 points would squeeze every accuracy interval;
+    their row says the measure and the gain, in the verdict's colour."""
+    import matplotlib.pyplot as plt
+
+    confident = {**claims.claim("The teacher is more confident", "p", [96.0, 97.0, 96.5],
+                                [76.0, 77.0, 76.2], paired=True), "measure": "top1"}
+    calmer = {**claims.claim("Lower entropy", "p", [0.5, 0.6, 0.55], [0.4, 0.5, 0.42],
+                             paired=True), "measure": "entropy"}
+    by_profile = {"cpu": {"exp2": {"results": {"claims": [HOLDS, confident, calmer]}}}}
+    fig = forest.forest_plot(by_profile, profiles=("cpu",))
+    [ax] = panels(fig).values()
+    assert set(drawn(ax, "gain")) == {HOLDS["claim"]}
+    assert ax.get_xlim()[1] < 15  # HOLDS' interval (about +8 to +12) sets the scale, not +20
+    notes = {t.get_text(): to_hex(t.get_color()) for t in ax.texts if t.get_gid() == "note"}
+    assert notes == {"top-1 prob. +20.1 pp": forest.VERDICT_COLOURS["holds"].lower(),
+                     "entropy +0.1 nats": forest.VERDICT_COLOURS[calmer["verdict"]].lower()}
+    plt.close(fig)
