@@ -152,6 +152,28 @@ def verdict_text(claim: dict, chapter_claims) -> str:
     return f"{claim['verdict']}; {strict} after the correction for the chapter's claims"
 
 
+def verdict_changes(here: list, there: list, other: str) -> str:
+    """A sentence on the claims ``here`` (this page's profile) and ``there`` (the same
+    chapter's claims at profile ``other``) that share their text: how many verdicts differ,
+    and which, each side's verdict followed by its corrected one where the correction for its
+    chapter's claims changes it."""
+    def said(claim, chapter_claims):
+        strict = corrected_verdict(claim, chapter_claims)
+        return claim["verdict"] if strict in (None, claim["verdict"]) else (
+            f"{claim['verdict']}, {strict} after the correction")
+
+    theirs = {c["claim"]: c for c in there}
+    same = [(c, theirs[c["claim"]]) for c in here if c["claim"] in theirs]
+    if not same:
+        return f"No claim of this page was tested at `{other}`."
+    flipped = [f"{c['claim'].removesuffix(' (beyond the paper)')} ({said(o, there)} there, "
+               f"{said(c, here)} here)" for c, o in same if c["verdict"] != o["verdict"]]
+    if not flipped:
+        return f"All {len(same)} verdicts are the same at `{other}` and at this profile."
+    return (f"{len(flipped)} of the {len(same)} verdicts {'differs' if len(flipped) == 1 else 'differ'} "
+            f"between `{other}` and this profile: " + "; ".join(flipped) + ".")
+
+
 def claims_table(claims_):
     """The chapter's claims: paper, ours (gain and 95 % CI), size against the paper ("vs
     paper"), verdict

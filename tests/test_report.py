@@ -271,3 +271,22 @@ def test_glued_verdict_carries_the_correction_where_it_changes_it(monkeypatch, t
     assert glued["exp9_claim0_verdict"] == "holds; inconclusive after the correction for the chapter's claims"
     assert glued["exp9_claim1_verdict"] == "holds"
     assert report.verdict_text(weak, [weak]) == "holds"  # alone, nothing to correct for
+
+
+def test_verdict_changes_names_each_claim_whose_verdict_differs_with_its_corrected_verdict():
+    from kdhelpers import claims
+
+    weak = claims.claim("a (beyond the paper)", "p", [71.0, 72.0, 71.6, 71.5], [70.0, 70.0, 71.0, 70.4], paired=True)
+    strong = claims.claim("b", "p", [75.0, 76.0, 77.0], [70.0, 71.0, 72.0], paired=True)
+    unclear = claims.claim("a", "p", [70.0, 72.0, 69.0], [70.0, 71.0, 70.5], paired=True)
+    # at cpu both hold, the weak one only before the correction for the chapter's two claims;
+    # here "a" is inconclusive and "b" holds as there; a claim only here is left out
+    there = [weak, strong]
+    here = [{**unclear, "claim": weak["claim"]}, strong,
+            claims.claim("c", "p", [1.0, 2.0, 3.0], [0.0, 1.0, 2.0], paired=True)]
+    assert report.verdict_changes(here, there, "cpu") == (
+        "1 of the 2 verdicts differs between `cpu` and this profile: a (holds, inconclusive after "
+        "the correction there, inconclusive here).")
+    assert report.verdict_changes(there, there, "cpu") == (
+        "All 2 verdicts are the same at `cpu` and at this profile.")
+    assert report.verdict_changes([here[2]], there, "cpu") == "No claim of this page was tested at `cpu`."
