@@ -62,6 +62,17 @@ def _loaded(configs: dict, store) -> dict | None:
     return {key: store.load(c.run_id) for key, c in configs.items()}
 
 
+def _validation_so_far(tuning: dict, store) -> str:
+    """The finished tuning runs' validation accuracies, ``"FitNets hint 10: 87.82 %; ..."``:
+    where each grid stands while some of its candidates still train."""
+    from .report import accuracy
+
+    done = [f"{name} {w:g}: {accuracy(store.load(c.run_id), split='val'):.2f} %"
+            for name, by_weight in tuning.items() for w, c in sorted(by_weight.items())
+            if store.exists(c.run_id)]
+    return "; ".join(done)
+
+
 def _best_cell(runs: dict):
     from .report import best_cell
 
@@ -145,8 +156,10 @@ class TuneThenMethods:
         methods = function(self.methods)
         if any(value is None for value in tuning.values()):
             example = methods(s, **{keyword: s[key][0] for _, key, keyword in self.weights})
+            so_far = _validation_so_far(built["tuning"], store)
             return ChapterPlan(chapter.key, runs, [(
-                "every method over the evaluation seeds, once the weights are picked",
+                "every method over the evaluation seeds, once the weights are picked"
+                + (f" (validation so far, best epoch: {so_far})" if so_far else ""),
                 flatten(example))])
         from .report import edge_picks
 

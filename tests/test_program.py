@@ -280,11 +280,11 @@ class TunedRuns:
     """A stand-in store in which every run is finished, with the validation accuracy
     ``accuracy[run_id]`` (0.5 for runs not listed)."""
 
-    def __init__(self, accuracy):
-        self.accuracy = accuracy
+    def __init__(self, accuracy, unfinished=()):
+        self.accuracy, self.unfinished = accuracy, set(unfinished)
 
     def exists(self, run_id):
-        return True
+        return run_id not in self.unfinished
 
     def load(self, run_id):
         from types import SimpleNamespace
@@ -312,6 +312,22 @@ def test_evaluation_runs_wait_while_a_pick_sits_on_its_grids_edge(best, waits):
         assert f"the AT pick {best:g} is the {edge} of its candidates (1, 10, 100)" in plan.pending[0][0]
     else:
         assert evaluation in plan.runs and not plan.pending
+
+
+def test_while_a_grid_trains_the_plan_shows_the_validation_of_its_finished_candidates():
+    from types import SimpleNamespace
+
+    from kdhelpers import stages
+    from kdhelpers.config import RunConfig
+
+    grid = {w: RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k, w in enumerate((1.0, 10.0, 100.0))}
+    chapter = SimpleNamespace(key="toy", build=lambda s: {"teacher": RunConfig("mnist_teacher", epochs=1, data="sample"),
+                                                          "tuning": {"AT": grid}})
+    methods = lambda s, at_weight: {"AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))]}
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),))
+    store = TunedRuns({grid[10.0].run_id: 0.9}, unfinished={grid[100.0].run_id})
+    [(text, _)] = stage.plan(chapter, {"at_weights": [1.0, 10.0, 100.0]}, store).pending
+    assert text.endswith("once the weights are picked (validation so far, best epoch: AT 1: 50.00 %; AT 10: 90.00 %)")
 
 
 def test_a_chapter_whose_choice_cannot_be_made_stops_with_the_reason(monkeypatch):
