@@ -219,7 +219,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             note, colour = "no gain measured", VERDICT_COLOURS[c["verdict"]]
         elif not _on_axis(c):
             name, unit = OTHER_MEASURES[c["measure"]]
-            gain = f"{c['gain']:+.1f}".replace("-", "\u2212")  # a true minus, as on the axis
+            gain = f"{c['gain']:+.2f}".replace("-", "\u2212")  # as the tables print it; a true minus
             note = f"{name} {gain} {unit}"
             colour = VERDICT_COLOURS[c["verdict"]]
         else:
@@ -231,9 +231,11 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             notes[-1][1] = i
             notes[-1][4] += paper
         else:
-            notes.append([i, i, note, colour, paper])
-    for first, last, note, colour, paper in notes:
-        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim)
+            # a gain in another measure starts at the panel's left edge: centred, its place
+            # would read as a value on the accuracy axis
+            notes.append([i, i, note, colour, paper, c is not None and not _on_axis(c)])
+    for first, last, note, colour, paper, at_left in notes:
+        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left)
 
 
 def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
@@ -250,12 +252,14 @@ def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
             gid=f"gain:{text}")
 
 
-def _place_note(ax, y, note, colour, paper, xlim) -> None:
+def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False) -> None:
     """Write a note in its row where it hides no paper diamond: centred, else at the side
-    away from the diamonds."""
+    away from the diamonds; ``at_left``: from the panel's left edge."""
     span = xlim[1] - xlim[0]
     where = [(x - xlim[0]) / span for x in paper]
-    if all(abs(w - 0.5) > 0.3 for w in where):
+    if at_left:
+        x, ha = 0.02, "left"
+    elif all(abs(w - 0.5) > 0.3 for w in where):
         x, ha = 0.5, "center"
     elif sum(where) / len(where) > 0.5:
         x, ha = 0.02, "left"

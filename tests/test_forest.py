@@ -283,6 +283,8 @@ def test_a_claim_in_another_measure_is_written_in_its_row_and_leaves_the_axis_to
     assert set(drawn(ax, "gain")) == {HOLDS["claim"]}
     assert ax.get_xlim()[1] < 15  # HOLDS' interval (about +8 to +12) sets the scale, not +20
     notes = {t.get_text(): to_hex(t.get_color()) for t in ax.texts if t.get_gid() == "note"}
-    assert notes == {"top-1 prob. +20.1 pp": forest.VERDICT_COLOURS["holds"].lower(),
-                     "entropy +0.1 nats": forest.VERDICT_COLOURS[calmer["verdict"]].lower()}
+    assert notes == {"top-1 prob. +20.10 pp": forest.VERDICT_COLOURS["holds"].lower(),
+                     "entropy +0.11 nats": forest.VERDICT_COLOURS[calmer["verdict"]].lower()}
+    # from the panel's left edge: centred, the text's place would read as a value on the axis
+    assert {t.get_ha() for t in ax.texts if t.get_gid() == "note"} == {"left"}
     plt.close(fig)
