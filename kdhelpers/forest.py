@@ -271,6 +271,7 @@ def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False) -> N
 
 
 def _legend(fig, layout: Layout, top: float) -> None:
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
     words = ({"holds": "holds", "does not hold": "does not hold", "inconclusive": "inconclusive"}
@@ -281,11 +282,14 @@ def _legend(fig, layout: Layout, top: float) -> None:
                       markerfacecolor="white" if v == "inconclusive" else VERDICT_COLOURS[v],
                       markeredgewidth=1.4, label=label) for v, label in words.items()]
     handles.append(Line2D([], [], label="the paper's gain", **PAPER_MARKER))
-    # open in its colour: a verdict the correction for its chapter's claims does not keep
-    handles.append(Line2D([], [], color=VERDICT_COLOURS["holds"], lw=2.4, marker="o", markersize=5.5,
-                          markerfacecolor="white", markeredgewidth=1.4,
-                          label="open: lost after correction" if layout.compact else
-                          "open green or orange: lost after correction"))
-    fig.legend(handles=handles, loc="upper center", ncol=4 if layout.compact else 2,
-               fontsize=FONT, frameon=False, bbox_to_anchor=(0.5, top), columnspacing=1.5,
-               handlelength=2.2, borderaxespad=0)
+    # open in its colour: a verdict the correction for its chapter's claims does not keep; one
+    # entry showing both colours (a holds and a does-not-hold can each be lost)
+    opened = tuple(Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
+                          markerfacecolor="white", markeredgewidth=1.4)
+                   for v in ("holds", "does not hold"))
+    labels = [h.get_label() for h in handles] + [
+        "open: lost after correction" if layout.compact else "open green or orange: lost after correction"]
+    fig.legend(handles=[*handles, opened], labels=labels, loc="upper center",
+               ncol=4 if layout.compact else 2, fontsize=FONT, frameon=False,
+               bbox_to_anchor=(0.5, top), columnspacing=1.5, handlelength=2.2, borderaxespad=0,
+               handler_map={tuple: HandlerTuple(ndivide=None, pad=0.3)})

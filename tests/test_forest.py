@@ -263,8 +263,14 @@ def test_a_verdict_the_chapters_correction_does_not_keep_is_an_open_dot_in_its_c
     assert to_hex(gain["Bare"].get_markerfacecolor()) == "#ffffff"
     assert to_hex(gain["Strong 1"].get_markerfacecolor()) == green
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    from matplotlib.lines import Line2D
+
+    # its entry shows both: an open green and an open orange dot (the grey one is inconclusive)
+    open_dots = {to_hex(line.get_markeredgecolor()) for line in fig.legends[0].findobj(Line2D)
+                 if line.get_marker() == "o" and to_hex(line.get_markerfacecolor()) == "#ffffff"}
     plt.close(fig)
     assert "open green or orange: lost after correction" in legend
+    assert {green, forest.VERDICT_COLOURS["does not hold"].lower()} <= open_dots
 
 
 def test_a_claim_in_another_measure_is_written_in_its_row_and_leaves_the_axis_to_accuracy():
