@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from . import claims
 from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_label  # noqa: F401
+# a figure's texts with typographic apostrophes, as Sphinx gives the page around it
+from .report import typographic_apostrophes as _curly
 
 # Okabe-Ito green and vermillion: told apart with the common colour-vision deficiencies;
 # grey for the verdicts that say nothing either way
@@ -113,7 +115,7 @@ def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: boo
     fig.text(0.08 / layout.width, 1 - 0.1 / height, title, ha="left", va="top",
              fontsize=FONT + 1.5, fontweight="bold", gid="title")
     fig.text(0.08 / layout.width, 1 - 0.33 / height,
-             "our gain (dot) with its 95 % CI (bar), the paper's gain (diamond); "
+             "our gain (dot) with its 95 % CI (bar), the paper\u2019s gain (diamond); "
              "each panel on its own scale",
              ha="left", va="top", fontsize=FONT)
     _legend(fig, layout, (layout.bottom - 0.62) / height)
@@ -133,12 +135,12 @@ def _pitch(row: Row, layout: Layout) -> float:
 def _draw_labels(fig, back, at, rows, ys, heights, layout: Layout) -> None:
     for i, (row, y, h) in enumerate(zip(rows, ys, heights)):
         if row.kind == "part":
-            fig.text(0.08, y + h / 2 - 0.05, row.text, transform=at, ha="left", va="bottom",
+            fig.text(0.08, y + h / 2 - 0.05, _curly(row.text), transform=at, ha="left", va="bottom",
                      fontsize=FONT + 1, fontweight="bold", gid="part")
         elif row.kind == "chapter":
             back.axhspan(y - h / 2, y + h / 2, color=BAND, lw=0)
             if not layout.compact:
-                fig.text(0.08, y, row.text, transform=at, ha="left", va="center",
+                fig.text(0.08, y, _curly(row.text), transform=at, ha="left", va="center",
                          fontsize=FONT, fontweight="bold", gid="chapter")
                 continue
             # compact: the chapter's name before its colon ("Experiment 3") beside its rows
@@ -153,7 +155,7 @@ def _draw_labels(fig, back, at, rows, ys, heights, layout: Layout) -> None:
             back.plot([layout.labels - 0.1] * 2, [span[0] - half, span[-1] + half], color="#999999",
                       lw=1.2, transform=at)
         elif not layout.compact:
-            fig.text(0.2, y, short_label(row.text, layout.label_chars), transform=at, ha="left",
+            fig.text(0.2, y, _curly(short_label(row.text, layout.label_chars)), transform=at, ha="left",
                      va="center", fontsize=FONT, linespacing=1.05, gid="label")
 
 
@@ -281,7 +283,7 @@ def _legend(fig, layout: Layout, top: float) -> None:
     handles = [Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
                       markerfacecolor="white" if v == "inconclusive" else VERDICT_COLOURS[v],
                       markeredgewidth=1.4, label=label) for v, label in words.items()]
-    handles.append(Line2D([], [], label="the paper's gain", **PAPER_MARKER))
+    handles.append(Line2D([], [], label="the paper\u2019s gain", **PAPER_MARKER))
     # open in its colour: a verdict the correction for its chapter's claims does not keep; one
     # entry showing both colours (a holds and a does-not-hold can each be lost)
     opened = tuple(Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
