@@ -42,6 +42,8 @@ def pytest_configure(config):
     workers = getattr(config.option, "numprocesses", None) or 0
     if isinstance(workers, int) and workers > 1 and not any(
             os.environ.get(name) for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")):
+        # limit_threads' settings, written out: importing kdhelpers imports Keras (about 5 s
+        # in pytest's controller, which trains nothing)
         threads = str(max(1, (os.cpu_count() or 1) // workers))
         os.environ.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
                           TF_NUM_INTEROP_THREADS="1")
