@@ -5,9 +5,9 @@ panel per profile side by side on a shared x axis (the first profile, ``converge
 default, on the left as the headline). In a panel, our gain is a dot with its 95 % CI as a
 horizontal bar, both coloured by the verdict (:data:`kdhelpers.claims.VERDICTS`; an
 inconclusive dot is open), and the paper's gain an open black diamond; a claim the profile
-did not run, or did not test, is a note in its row instead of a dot. A claim whose setting
-differs between profiles only in a trailing parenthesis ("(T=8 vs T=2)" at one, "(T=8 vs
-T=4)" at the other) is one row, named without it.
+did not run, or did not test, is a note in its row instead of a dot, beside the paper's
+diamond in either case. A claim whose setting differs between profiles only in a trailing
+parenthesis ("(T=8 vs T=2)" at one, "(T=8 vs T=4)" at the other) is one row, named without it.
 
 :func:`forest_plot` draws it (``compact=True``: chapter names instead of claim texts, to head
 a page); :func:`forest_rows` is the list of rows it draws, in order.
@@ -27,9 +27,10 @@ from .report import typographic_apostrophes as _curly
 VERDICT_COLOURS = {"holds": "#009E73", "does not hold": "#D55E00", "inconclusive": "#8C8C8C",
                    "not tested": "#555555"}
 NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 on white
-# hollow, larger than our dot and drawn above it: where the two agree the dot sits inside the
-# diamond and both stay visible (a smaller diamond under the dot showed only as a sliver)
-PAPER_MARKER = dict(marker="D", markersize=8, markerfacecolor="none", markeredgecolor="black",
+# larger than our dot and drawn under it, white inside: where the two agree our dot and its
+# interval lie on the diamond, whole, and its top and bottom corners show around them (drawn
+# above, a hollow diamond framed our dot, and an open dot inside it read as part of the frame)
+PAPER_MARKER = dict(marker="D", markersize=9, markerfacecolor="white", markeredgecolor="black",
                     markeredgewidth=1.1, linestyle="none")
 BAND = "#EDEDED"  # behind a chapter's header
 FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
@@ -41,20 +42,25 @@ class Layout:
     # 680 px at 100 dpi: the book's text column (676-690 px at a 1280 px window) shows it at
     # its own size, so FONT is the size a reader sees
     width: float = 6.8
-    labels: float = 2.95  # the label column
-    label_chars: int = 40  # where a claim's label wraps (see short_label)
+    labels: float = 2.7  # the label column
+    label_chars: int = 36  # where a claim's label wraps (see short_label)
     claim: float = 0.2  # row pitch of a one-line claim; each further line adds `line`
     line: float = 0.15
     chapter: float = 0.27
     part: float = 0.33
-    top: float = 1.05  # title, panel titles and (FULL) the scale above the rows
-    bottom: float = 1.35  # ticks, x label, legend
+    top: float = 1.7  # title, (FULL) legend, panel titles and (FULL) the scale above the rows
+    bottom: float = 0.75  # ticks, x label and (COMPACT) legend
+    # the key above the rows, where a reader of a figure taller than the screen starts
+    legend_at_top: bool = True
+    # the headline panel's share of the panels' width: the converged gains (a few pp, with
+    # intervals under 1 pp) need more room than the cpu ones (tens of pp, wide intervals)
+    headline_share: float = 0.58
     compact: bool = False
 
 
 FULL = Layout()
 COMPACT = Layout(labels=1.3, claim=0.15, chapter=0.08, part=0.3, top=0.8, bottom=1.05,
-                 compact=True)
+                 legend_at_top=False, compact=True)
 
 
 def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: bool = False,
@@ -85,11 +91,11 @@ def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: boo
     back.set_axis_off()
     back.set_ylim(total, 0)
     gap, right = 0.18, 0.15
-    panel_width = (layout.width - layout.labels - right - gap * (len(shown) - 1)) / len(shown)
-    axes = []
-    for i in range(len(shown)):
-        left = (layout.labels + i * (panel_width + gap)) / layout.width
-        ax = fig.add_axes((left, bottom, panel_width / layout.width, top - bottom), zorder=1)
+    axes, left = [], layout.labels
+    for width in _panel_widths(layout.width - layout.labels - right - gap * (len(shown) - 1),
+                               len(shown), layout.headline_share):
+        ax = fig.add_axes((left / layout.width, bottom, width / layout.width, top - bottom), zorder=1)
+        left += width + gap
         ax.set_facecolor("none")
         ax.set_ylim(total, 0)
         axes.append(ax)
@@ -118,8 +124,17 @@ def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: boo
              "our gain (dot) with its 95 % CI (bar), the paper\u2019s gain (diamond); "
              "each panel on its own scale",
              ha="left", va="top", fontsize=FONT)
-    _legend(fig, layout, (layout.bottom - 0.62) / height)
+    _legend(fig, layout, 1 - 0.58 / height if layout.legend_at_top else (layout.bottom - 0.62) / height)
     return fig
+
+
+def _panel_widths(room: float, count: int, headline_share: float) -> list[float]:
+    """The panels' widths in ``room`` inches: the headline's ``headline_share`` of it, the
+    others the rest in equal parts (one panel: all of it)."""
+    if count == 1:
+        return [room]
+    rest = room * (1 - headline_share) / (count - 1)
+    return [room * headline_share] + [rest] * (count - 1)
 
 
 def _pitch(row: Row, layout: Layout) -> float:
@@ -209,12 +224,14 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         if row.kind != "claim":
             continue
         c = row.claims.get(profile)
-        if c is not None and c.get("paper_gain") is not None:
+        paper_gain = _paper_gain(row, profile)
+        if paper_gain is not None:
             # the compact figure's rows are closer: a smaller diamond keeps to its own row
-            ax.plot([c["paper_gain"]], [y], zorder=4.5, gid=f"paper:{row.text}",
-                    **{**PAPER_MARKER, **({"markersize": 6.5} if layout.compact else {})})
+            ax.plot([paper_gain], [y], zorder=3.4, gid=f"paper:{row.text}",
+                    **{**PAPER_MARKER, **({"markersize": 7} if layout.compact else {})})
         if c is None:
-            note, colour = (f"not run at {profile}" if not layout.compact else "not run"), NOTE_COLOUR
+            # the panel's title names the profile; short, the note keeps clear of the diamonds
+            note, colour = "not run", NOTE_COLOUR
         elif not c.get("tested", True):
             note, colour = "not tested", VERDICT_COLOURS["not tested"]
         elif c.get("gain") is None:
@@ -227,7 +244,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         else:
             _draw_gain(ax, c, y, row.text, lost=id(c) in lost)
             continue
-        paper = [] if c is None or c.get("paper_gain") is None else [c["paper_gain"]]
+        paper = [] if paper_gain is None else [paper_gain]
         # the same note in consecutive rows of a chapter is written once, across them
         if notes and notes[-1][1] == i - 1 and notes[-1][2] == note:
             notes[-1][1] = i
@@ -240,10 +257,22 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left)
 
 
+def _paper_gain(row, profile):
+    """The paper's gain in ``row``'s ``profile`` panel: its claim's there, and in a panel whose
+    profile did not run the claim, the one every other profile's claim gives (the paper's
+    number does not depend on our profile; where the profiles tested different settings of
+    it, their paper gains differ and none is drawn)."""
+    if profile in row.claims:
+        c = row.claims[profile]
+        return c.get("paper_gain") if _on_axis(c) else None
+    gains = {c.get("paper_gain") if _on_axis(c) else None for c in row.claims.values()}
+    return gains.pop() if len(gains) == 1 else None
+
+
 def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
     colour = VERDICT_COLOURS[c["verdict"]]
     if c.get("ci95") is not None:
-        # under the paper's hollow diamond (zorder 4.5), which it shows through
+        # above the paper's diamond (zorder 3.4)
         ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=3.5,
                 gid=f"ci:{text}")
     # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict

@@ -119,7 +119,7 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
             ax.plot(xs, ys, color="0.75", linewidth=0.8, zorder=1)
     # a number keeps its unit on its line ("5 %" never breaks before the "%")
     ax.set_xticks(range(len(sides)), [textwrap.fill(str(label).replace(" %", "\u00a0%"), 8 if many else 16)
-                                      for label in sides], fontsize=8 if many else 9)
+                                      for label in sides], fontsize=9 if many else 10)
     ax.set_xlim(-0.6, len(sides) - 0.4)
     ax.set_ylim(bottom, top)
     ax.set_ylabel(ylabel)
@@ -158,8 +158,11 @@ def learning_curves(groups: dict, *, title: str):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy (%)")
     # below the panels: long labels inside a panel covered its curves or ran past its edge
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-               ncol=min(2, len(groups)), fontsize=10)
+    # two columns only where two labels fit the figure's width: a wider legend widens the
+    # image, and the page then shrinks all of its text
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=10,
+               ncol=2 if len(groups) > 1 and max(map(len, labels)) <= 38 else 1)
     fig.suptitle(title)
     return fig
 

@@ -141,15 +141,18 @@ def corrected_verdict(claim: dict, chapter_claims) -> str | None:
     return dict(zip(map(id, chapter_claims), claims.corrected_verdicts(chapter_claims))).get(id(claim))
 
 
-def verdict_text(claim: dict, chapter_claims) -> str:
+def verdict_text(claim: dict, chapter_claims, *, joiner: str = "; ",
+                 after: str = "after the correction for the chapter's claims") -> str:
     """A claim's verdict for the prose, followed, where the correction for its chapter's
     claims (``chapter_claims``, the list ``claim`` is in) changes it, by the corrected one, as
     the tables and the scorecard show it: ``"holds; inconclusive after the correction for
-    the chapter's claims"`` (prose quotes a verdict inside brackets, so no nested ones)."""
+    the chapter's claims"`` (prose quotes a verdict inside brackets, so no nested ones);
+    ``joiner`` and ``after`` word it shorter inside a list (``"holds, inconclusive after the
+    correction"``)."""
     strict = corrected_verdict(claim, chapter_claims)
     if strict is None or strict == claim["verdict"]:
         return claim["verdict"]
-    return f"{claim['verdict']}; {strict} after the correction for the chapter's claims"
+    return f"{claim['verdict']}{joiner}{strict} {after}"
 
 
 def verdict_changes(here: list, there: list, other: str) -> str:
@@ -158,9 +161,7 @@ def verdict_changes(here: list, there: list, other: str) -> str:
     and which, each side's verdict followed by its corrected one where the correction for its
     chapter's claims changes it."""
     def said(claim, chapter_claims):
-        strict = corrected_verdict(claim, chapter_claims)
-        return claim["verdict"] if strict in (None, claim["verdict"]) else (
-            f"{claim['verdict']}, {strict} after the correction")
+        return verdict_text(claim, chapter_claims, joiner=", ", after="after the correction")
 
     theirs = {c["claim"]: c for c in there}
     same = [(c, theirs[c["claim"]]) for c in here if c["claim"] in theirs]

@@ -179,15 +179,27 @@ def test_the_paper_marker_sits_at_the_papers_gain(figure):
              for p, ax in panels(figure).items()}
     assert paper["cpu"] == {MERGED: [2.0], "T matters": [-1.0], "One run each": [3.0],
                             "TA helps": [1.5], "Chain beats direct": [1.0]}
-    assert paper["converged"] == {MERGED: [2.0], "T matters": [-1.0],
-                                  "Chain beats direct": [1.0]}
+    # a claim converged did not run still shows the paper's gain there, as cpu's untested one does
+    assert paper["converged"] == {MERGED: [2.0], "T matters": [-1.0], "One run each": [3.0],
+                                  "TA helps": [1.5], "Chain beats direct": [1.0]}
+
+
+def test_a_panel_that_did_not_run_a_claim_draws_no_paper_gain_the_profiles_disagree_on():
+    row = forest.Row("claim", "KD beats no KD", "exp2",
+                     {"cpu": {**HOLDS, "paper_gain": 2.0}, "converged": {**HOLDS, "paper_gain": 1.0}})
+    assert [forest._paper_gain(row, p) for p in ("cpu", "converged", "smoke")] == [2.0, 1.0, None]
+    row.claims.pop("converged")
+    assert forest._paper_gain(row, "smoke") == 2.0
+    # a gain in another measure than accuracy is never drawn on the accuracy axis
+    row.claims["cpu"]["measure"] = "top1"
+    assert forest._paper_gain(row, "cpu") is None and forest._paper_gain(row, "smoke") is None
 
 
 def test_missing_untested_and_unmeasured_claims_are_notes_in_their_rows(figure):
     ax = panels(figure)
     notes = {p: sorted(t.get_text() for t in a.texts if t.get_gid() == "note") for p, a in ax.items()}
     # converged: chapter 2's and chapter 6's cpu-only claims, chapters 3 and 7
-    assert notes["converged"] == ["not run at converged"] * 4
+    assert notes["converged"] == ["not run"] * 4  # the panel title names the profile
     assert notes["cpu"] == ["not tested"]
     assert "TA helps" not in drawn(ax["cpu"], "gain")
     assert "One run each" in drawn(ax["cpu"], "gain") and "One run each" not in drawn(ax["cpu"], "ci")
@@ -294,3 +306,25 @@ def test_a_claim_in_another_measure_is_written_in_its_row_and_leaves_the_axis_to
     # from the panel's left edge: centred, the text's place would read as a value on the axis
     assert {t.get_ha() for t in ax.texts if t.get_gid() == "note"} == {"left"}
     plt.close(fig)
+
+
+def test_the_full_figure_gives_its_key_above_the_rows_and_the_compact_one_below(by_profile):
+    """The scorecard's figure is taller than a screen: a reader starts at its top."""
+    import matplotlib.pyplot as plt
+
+    for compact in (False, True):
+        fig = forest.forest_plot(by_profile, compact=compact)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        key = fig.legends[0].get_window_extent(renderer)
+        rows = [ax.get_window_extent(renderer) for ax in panels(fig).values()]
+        plt.close(fig)
+        if compact:
+            assert key.y1 < min(r.y0 for r in rows)
+        else:
+            assert key.y0 > max(r.y1 for r in rows)
+
+
+def test_the_headline_panel_is_the_wider_one(figure):
+    widths = {p: ax.get_position().width for p, ax in panels(figure).items()}
+    assert widths["converged"] > 1.2 * widths["cpu"]

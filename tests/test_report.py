@@ -142,6 +142,34 @@ def test_seed_dots_lay_out_at_every_width(n_sides):
     assert legend.x0 >= 0 and legend.x1 <= fig.bbox.x1
 
 
+@pytest.mark.parametrize("labels", [["no KD", "KD"],
+                                    ["no KD, LR never dropped (probe, seed 0)",
+                                     "no KD, LR ×0.1 from epoch 15 (evaluation seeds)"]])
+def test_learning_curves_keep_their_legend_within_the_figure(labels):
+    """A legend wider than the figure widens the saved image (``bbox_inches="tight"``, as
+    Jupyter's inline backend saves), and the page shrinks every text in it to fit the column."""
+    import io
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kdhelpers import plots
+
+    run = SimpleNamespace(history=[{"accuracy": 0.5 + e / 100, "val_accuracy": 0.5 + e / 110}
+                                   for e in range(10)])
+    fig = plots.learning_curves({label: [run] for label in labels}, title="a title")
+    width = fig.get_figwidth()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    buffer.seek(0)
+    saved = plt.imread(buffer)
+    assert saved.shape[1] <= (width + 2 * 0.1) * 100 + 1  # the inline backend's 0.1 in pad
+
+
 def test_heatmaps_share_one_colour_scale_for_ours_and_the_papers():
     import matplotlib
 

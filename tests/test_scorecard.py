@@ -86,10 +86,10 @@ def test_side_by_side_shows_no_gain_for_a_claim_not_tested(by_profile):
 def test_scorecard_gives_each_reason_its_own_paragraph():
     first = claims.claim("TA helps", "p", [50.0, 51.0], [49.0, 50.0], tested=False, why="weak teacher")
     second = claims.claim("25 % is enough", "p", [50.0, 51.0], [49.0, 50.0], tested=False,
-                          why="no 25 % run")
+                          why="the teacher is weaker than the student")
     table = scorecard.scorecard({"exp3": {"results": {"claims": [second]}},
                                  "exp6": {"results": {"claims": [first]}}}, "cpu").data
-    assert table.endswith("\n\n(1) not tested: no 25 % run\n\n(2) not tested: weak teacher")
+    assert table.endswith("\n\n(1) not tested: the teacher is weaker than the student\n\n(2) not tested: weak teacher")
 
 
 def test_tallies_count_two_claims_on_the_same_runs_once():
