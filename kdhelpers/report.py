@@ -214,7 +214,12 @@ def glue(*, plain_strings: bool = False, **values) -> None:
         markdown = isinstance(value, str) and not plain_strings
         if isinstance(value, str) and plain_strings:
             value = typographic_apostrophes(value)
-        myst_glue(name, Markdown(value) if markdown else value, display=False)
+        if markdown:
+            # Markdown(text) reads a text that names an existing file (".", "book") or starts
+            # with "http" as a path or URL to load; the text itself is set after construction
+            value, text = Markdown(""), value
+            value.data = text
+        myst_glue(name, value, display=False)
 
 
 def typographic_apostrophes(text: str) -> str:

@@ -20,6 +20,17 @@ def test_glue_passes_numbers_raw_and_strings_as_markdown(monkeypatch):
     assert calls[1][1].data == "holds" and calls[1][2] is False
 
 
+def test_glue_keeps_a_text_that_names_a_file_or_a_url_as_text(monkeypatch, tmp_path):
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: calls.append(value))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "holds").write_text("the contents of a file")
+    report.glue(a=".", b="holds", c="https://example.org is cited")
+    assert [m.data for m in calls] == [".", "holds", "https://example.org is cited"]
+
+
 def test_plain_strings_get_the_apostrophes_the_page_around_them_has(monkeypatch):
     import myst_nb
 
