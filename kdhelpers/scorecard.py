@@ -132,36 +132,21 @@ def cell(c: dict, strict: str | None = None) -> str:
     return f"{c['verdict']}{report.correction_note(c, strict)}, {gain_text(c)}"
 
 
-def merged_order(placed: list, listed: list) -> list:
-    """``placed`` with the items of ``listed`` it lacks, each put just before the first placed
-    item that follows it in ``listed`` (at the end when none does): ``[5, 10, 25]`` merged
-    with ``[2, 5, 10]`` is ``[2, 5, 10, 25]``."""
-    merged = list(placed)
-    for i, item in enumerate(listed):
-        if item in merged:
-            continue
-        after = next((x for x in listed[i + 1:] if x in merged), None)
-        merged.insert(merged.index(after) if after is not None else len(merged), item)
-    return merged
-
-
 def side_by_side(by_profile: dict):
     """Each claim's verdict (and corrected verdict, where it differs) and gain at every
-    profile that ran it."""
-    keyed: dict = {}
-    order: list = []
-    for profile, results in by_profile.items():
-        seen = [(e, c["claim"]) for e, c in all_claims(results)]
-        order = merged_order(order, seen)
-        for (experiment, c), strict in zip(all_claims(results), corrected(results)):
-            keyed.setdefault((experiment, c["claim"]), {})[profile] = (c, strict)
+    profile that ran it, in the rows of the forest plot (:func:`kdhelpers.forest_rows.
+    forest_rows`): chapter order; within a chapter the profiles' own orders merged (a claim
+    only one profile ran, e.g. its 2 % fraction, lands where that profile lists it); a claim
+    whose setting differs between profiles only in a trailing parenthesis is one row."""
+    from .forest_rows import forest_rows
+
+    strict_of = {id(c): strict for results in by_profile.values()
+                 for (_, c), strict in zip(all_claims(results), corrected(results))}
     names = list(by_profile)
-    # chapter order; within a chapter, the profiles' own orders merged (a claim only one
-    # profile ran, e.g. its 2 % fraction, lands where that profile lists it)
-    ordered = sorted(order, key=lambda key: profiles.EXPERIMENTS.index(key[0]))
-    rows = [[e.removeprefix("exp"), text,
-             *[cell(*keyed[e, text][p]) if p in keyed[e, text] else "not run" for p in names]]
-            for e, text in ordered]
+    rows = [[row.experiment.removeprefix("exp"), row.text,
+             *[cell(row.claims[p], strict_of[id(row.claims[p])]) if p in row.claims else "not run"
+               for p in names]]
+            for row in forest_rows(by_profile, names) if row.kind == "claim"]
     return report.markdown_table(["chapter", "claim", *names], rows)
 
 

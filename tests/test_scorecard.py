@@ -144,4 +144,16 @@ def test_side_by_side_merges_the_profiles_orders():
     table = scorecard.side_by_side({"converged": listed(5, 10, 25), "cpu": listed(2, 5, 10)}).data
     rows = [line.split("|")[2].strip() for line in table.splitlines()[2:]]
     assert rows == [f"KD helps at {f} %" for f in (2, 5, 10, 25)]
-    assert scorecard.merged_order([1, 3], [0, 2, 3, 4]) == [1, 0, 2, 3, 4]  # before 3, its next
+
+
+def test_side_by_side_gives_a_claim_tested_at_two_settings_one_row():
+    """Chapter 3's "the gain shrinks" compares 5 % with 100 % at converged and 2 % with 15 %
+    at cpu: one claim of the paper, one row (as in the forest plot), naming both settings."""
+    def shrinks(setting):
+        return {"exp3": {"results": {"claims": [
+            claims.claim(f"The gain shrinks as data grow ({setting})", "p", [3.0, 3.5], [1.0, 1.2],
+                         paired=True)]}}}
+    table = scorecard.side_by_side({"converged": shrinks("5 % vs 100 %"), "cpu": shrinks("2 % vs 15 %")}).data
+    [row] = table.splitlines()[2:]
+    assert "The gain shrinks as data grow (converged: 5 % vs 100 %; cpu: 2 % vs 15 %)" in row
+    assert row.count("holds, +") == 2
