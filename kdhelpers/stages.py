@@ -11,8 +11,9 @@ depends on a choice made on validation at the selection seed, never on test accu
 * :class:`ProbesThenRuns`: one probe per size, whose validation curve picks that size's
   epochs; then every run with them (chapter 6).
 * :class:`TuneThenMethods`: a weight grid per method at the selection seed; then every
-  method over the evaluation seeds with the picked weights (chapter 7), once no pick sits on
-  its grid's edge (until then the evaluation runs wait, and ``plan`` says which grid to extend).
+  method over the evaluation seeds with the picked weights (chapter 7). A method's runs wait
+  while a weight they use is open: its grid still trains, or its pick sits on the grid's edge
+  (``plan`` then says which grid to extend); the runs that use no open weight train at once.
 
 ``plan(chapter, settings, store)`` returns a :class:`ChapterPlan`: the runs known now
 (finished or not) and, for a choice not made yet, a label and the runs that stand for what
@@ -144,30 +145,53 @@ class TuneThenMethods:
     """The builder returns ``{"teacher": config, "tuning": {method: {weight: config}}}``;
     ``weights`` maps each tuned method to (the settings key of its candidates, the keyword
     of ``methods`` that takes its pick); ``methods(settings, **picks)`` gives every method's
-    runs over the evaluation seeds."""
+    runs over the evaluation seeds. A run of ``methods`` that does not change with an open
+    weight (built with two of its candidates, the same run id) does not wait for it."""
 
     methods: str | Callable
     weights: tuple[tuple[str, str, str], ...]  # (method, candidates key, keyword)
 
     def plan(self, chapter, s: dict, store) -> ChapterPlan:
-        built = chapter.build(s)
-        runs = flatten(built)
-        tuning = {name: _loaded(by_weight, store) for name, by_weight in built["tuning"].items()}
-        methods = function(self.methods)
-        if any(value is None for value in tuning.values()):
-            example = methods(s, **{keyword: s[key][0] for _, key, keyword in self.weights})
-            so_far = _validation_so_far(built["tuning"], store)
-            return ChapterPlan(chapter.key, runs, [(
-                "every method over the evaluation seeds, once the weights are picked"
-                + (f" (validation so far, best epoch: {so_far})" if so_far else ""),
-                flatten(example))])
         from .report import edge_picks
 
-        chosen = {name: _best_cell(tuning[name]) for name, _, _ in self.weights}
-        picks = {keyword: chosen[name] for name, _, keyword in self.weights}
-        edges = edge_picks({name: tuning[name] for name, _, _ in self.weights}, chosen)
+        built = chapter.build(s)
+        runs = flatten(built)
+        methods = function(self.methods)
+        settled, stand_in, other, unfinished, edges = {}, {}, {}, False, []
+        for name, _, keyword in self.weights:
+            candidates = list(built["tuning"][name])
+            loaded = _loaded(built["tuning"][name], store)
+            if loaded is not None:
+                pick = _best_cell(loaded)
+                edge = edge_picks({name: loaded}, {name: pick})
+                if not edge:
+                    settled[keyword] = pick
+                    continue
+                edges += edge
+            else:
+                unfinished, pick = True, candidates[0]
+            # the weight is open: its runs are counted at the pick so far (or a candidate),
+            # and a second candidate tells them from the runs that do not use it
+            stand_in[keyword] = pick
+            other[keyword] = next((c for c in candidates if c != pick), pick)
+        if not stand_in:
+            return ChapterPlan(chapter.key, runs + flatten(methods(s, **settled)))
+        # a method run whose settings hold no open weight (the virtual teacher's; the
+        # attention-transfer runs once that grid has its pick) is the same run whatever the
+        # open weight becomes: it trains now instead of waiting for the grid
+        counted = flatten(methods(s, **settled, **stand_in))
+        varied = {c.run_id for c in flatten(methods(s, **settled, **other))}
+        ready = [c for c in counted if c.run_id in varied]
+        waiting = [c for c in counted if c.run_id not in varied]
+        if not waiting:
+            return ChapterPlan(chapter.key, runs + ready)
+        reasons = []
+        if unfinished:
+            so_far = _validation_so_far(built["tuning"], store)
+            reasons.append("once the weights are picked"
+                           + (f" (validation so far, best epoch: {so_far})" if so_far else ""))
         if edges:  # the evaluation runs wait for a grid that holds its pick inside it
-            return ChapterPlan(chapter.key, runs, [(
-                "every method over the evaluation seeds, once the grid is extended in "
-                "kdhelpers/profiles.py (" + "; ".join(edges) + ")", flatten(methods(s, **picks)))])
-        return ChapterPlan(chapter.key, runs + flatten(methods(s, **picks)))
+            reasons.append("once the grid is extended in kdhelpers/profiles.py (" + "; ".join(edges) + ")")
+        return ChapterPlan(chapter.key, runs + ready, [(
+            "every method that uses a tuned weight over the evaluation seeds, " + " and ".join(reasons),
+            waiting)])

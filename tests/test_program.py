@@ -330,6 +330,39 @@ def test_while_a_grid_trains_the_plan_shows_the_validation_of_its_finished_candi
     assert text.endswith("once the weights are picked (validation so far, best epoch: AT 1: 50.00 %; AT 10: 90.00 %)")
 
 
+@pytest.mark.parametrize("finished", [False, True])
+def test_a_method_run_that_uses_no_open_weight_trains_without_waiting_for_it(finished):
+    """Chapter 7's virtual teacher takes no feature weight, and attention transfer's runs
+    need only the AT pick: neither waits for the FitNets grid (unfinished, or on its edge)."""
+    from types import SimpleNamespace
+
+    from kdhelpers import stages
+    from kdhelpers.config import RunConfig
+
+    at = {w: RunConfig("mnist_student", epochs=1, data="sample", seed=k) for k, w in enumerate((1.0, 10.0, 100.0))}
+    hint = {w: RunConfig("mnist_student", epochs=1, data="sample", seed=10 + k) for k, w in enumerate((1.0, 10.0))}
+    chapter = SimpleNamespace(key="toy", build=lambda s: {"teacher": RunConfig("mnist_teacher", epochs=1, data="sample"),
+                                                          "tuning": {"AT": at, "hint": hint}})
+
+    def methods(s, at_weight, hint_weight):
+        return {"virtual": [RunConfig("mnist_student", epochs=3, data="sample", seed=7)],
+                "AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))],
+                "hint": [RunConfig("mnist_student", epochs=4, data="sample", seed=int(hint_weight))]}
+
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),
+                                                             ("hint", "hint_weights", "hint_weight")))
+    # AT 10 wins inside its grid; hint: 10 wins on its edge, or hint 1 still trains
+    store = TunedRuns({at[10.0].run_id: 0.9, hint[10.0].run_id: 0.9},
+                      unfinished=() if finished else {hint[1.0].run_id})
+    plan = stage.plan(chapter, {}, store)
+    now = methods({}, 10.0, 10.0)
+    assert now["virtual"][0] in plan.runs and now["AT"][0] in plan.runs
+    [(text, waiting)] = plan.pending
+    assert waiting == now["hint"] if finished else waiting == methods({}, 10.0, 1.0)["hint"]
+    assert all(c not in plan.runs for c in waiting)
+    assert ("grid is extended" in text) == finished and ("weights are picked" in text) != finished
+
+
 def test_a_chapter_whose_choice_cannot_be_made_stops_with_the_reason(monkeypatch):
     from kdhelpers.config import RunConfig
 
