@@ -33,6 +33,7 @@ NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 
 PAPER_MARKER = dict(marker="D", markersize=9, markerfacecolor="white", markeredgecolor="black",
                     markeredgewidth=1.1, linestyle="none")
 BAND = "#EDEDED"  # behind a chapter's header
+NOTE_BAND = "#F4F4F4"  # behind the rows one note stands for: lighter than a header's band
 FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
 
 @dataclass(frozen=True)
@@ -254,7 +255,11 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             # would read as a value on the accuracy axis
             notes.append([i, i, note, colour, paper, c is not None and not _on_axis(c)])
     for first, last, note, colour, paper, at_left in notes:
-        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left)
+        if last > first:  # one note for several rows: a faint band shows which rows it is for
+            ax.axhspan(ys[first] - heights[first] / 2 + 0.02, ys[last] + heights[last] / 2 - 0.02,
+                       color=NOTE_BAND, lw=0, zorder=0.5, gid=f"note band:{note}")
+        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left,
+                    face=NOTE_BAND if last > first else "white")
 
 
 def _paper_gain(row, profile):
@@ -270,6 +275,8 @@ def _paper_gain(row, profile):
 
 
 def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
+    from matplotlib.patheffects import withStroke
+
     colour = VERDICT_COLOURS[c["verdict"]]
     if c.get("ci95") is not None:
         # above the paper's diamond (zorder 3.4)
@@ -278,12 +285,14 @@ def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
     # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict
     # the correction for its chapter's claims does not keep (``lost``)
     face = "white" if c["verdict"] == "inconclusive" or lost else colour
+    # a white halo parts the dot from its bar and from a diamond it sits on: an open dot
+    # stays open to the eye where our gain and the paper's coincide
     ax.plot([c["gain"]], [y], marker="o", markersize=5.5, markerfacecolor=face,
             markeredgecolor=colour, markeredgewidth=1.4, linestyle="none", zorder=4,
-            gid=f"gain:{text}")
+            gid=f"gain:{text}", path_effects=[withStroke(linewidth=2.4, foreground="white")])
 
 
-def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False) -> None:
+def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False, face="white") -> None:
     """Write a note in its row where it hides no paper diamond: centred, else at the side
     away from the diamonds; ``at_left``: from the panel's left edge."""
     span = xlim[1] - xlim[0]
@@ -298,7 +307,7 @@ def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False) -> N
         x, ha = 0.98, "right"
     ax.text(x, y, note, transform=ax.get_yaxis_transform(), ha=ha, va="center",
             fontsize=FONT, fontstyle="italic", color=colour, gid="note", zorder=5,
-            bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
+            bbox=dict(boxstyle="square,pad=0.1", facecolor=face, edgecolor="none"))
 
 
 def _legend(fig, layout: Layout, top: float) -> None:

@@ -10,6 +10,11 @@ EXP1 = {"teacher": 98.96, "scratch_mean": 98.60, "scratch_sd": 0.11, "kd_mean": 
         "kd_sd": 0.05, "repeats": 20, "alpha": 0.2, "temperature": 10}
 RESNET18_TEACHER = 93.55
 STUDENT_BASELINE = 87.25
+# the paper's CIFAR-10 student protocol: 50 epochs on (a fraction of) its 50,000 training
+# images, batch 64 without KD (its KD runs: batch 32)
+STUDENT_EPOCHS = 50
+STUDENT_BATCH = 64
+CIFAR_TRAIN_IMAGES = 50_000
 
 # rows: alpha (ALPHAS), columns: temperature (TEMPERATURES)
 EXP2_GRID = [

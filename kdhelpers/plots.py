@@ -127,8 +127,9 @@ def seed_dots(sides: dict, *, title: str, paper_values: dict | None = None,
     ax.grid(axis="y", alpha=0.3)
     # under the tick labels, however many lines they wrap to (the layout makes room for it),
     # in as many columns as the width holds: a legend wider than the figure collapses the layout
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=9,
-               ncol=3 if width >= 8 else 2 if width >= 6 else 1, frameon=False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+               fontsize=10 if width >= 8 else 9, ncol=3 if width >= 8 else 2 if width >= 6 else 1,
+               frameon=False)
     return fig
 
 

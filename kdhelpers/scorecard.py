@@ -213,7 +213,7 @@ def budget_points(by_profile: dict) -> list[dict]:
                 points.append({"source": profile, "experiment": experiment,
                                "budget": train_images(student) * student.epochs,
                                "gain": c["gain"], "ci95": c["ci95"]})
-    paper_epochs, paper_images = 50, 50_000
+    paper_epochs, paper_images = paper.STUDENT_EPOCHS, paper.CIFAR_TRAIN_IMAGES
     best_cell, fractions = chapters.BUDGET_CHAPTERS
     points.append({"source": "paper", "experiment": best_cell, "budget": paper_images * paper_epochs,
                    "gain": max(map(max, paper.EXP2_GRID)) - paper.STUDENT_BASELINE, "ci95": None})
@@ -263,5 +263,5 @@ def gain_versus_budget(by_profile: dict):
     ax.set_ylabel("KD gain over no KD (pp, mean and 95 % CI)")
     ax.set_title("The KD gain against the student's training budget")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     return fig

@@ -328,3 +328,37 @@ def test_the_full_figure_gives_its_key_above_the_rows_and_the_compact_one_below(
 def test_the_headline_panel_is_the_wider_one(figure):
     widths = {p: ax.get_position().width for p, ax in panels(figure).items()}
     assert widths["converged"] > 1.2 * widths["cpu"]
+
+
+def test_one_note_for_several_rows_lies_on_a_band_across_exactly_those_rows():
+    """A "not run" centred between rows would read as the note of one of them."""
+    import matplotlib.pyplot as plt
+
+    other = claims.claim("KD beats no KD with 5 % of the data", "p", [50.0, 52.0, 51.0],
+                         [49.0, 50.5, 50.2], paired=True)
+    by_profile = {"converged": {"exp2": {"results": {"claims": [HOLDS]}}},
+                  "cpu": {"exp2": {"results": {"claims": [HOLDS]}},
+                          "exp3": {"results": {"claims": [CPU_ONLY, other]}}}}
+    fig = forest.forest_plot(by_profile)
+    fig.canvas.draw()
+    ax = panels(fig)
+    bands = [p for p in ax["converged"].patches if (p.get_gid() or "").startswith("note band")]
+    assert not [p for p in ax["cpu"].patches if (p.get_gid() or "").startswith("note band")]
+    [band] = bands
+    extent = band.get_window_extent(fig.canvas.get_renderer())
+    row_y = {text: ax["cpu"].transData.transform((0, line.get_ydata()[0]))[1]
+             for text, line in drawn(ax["cpu"], "gain").items()}
+    plt.close(fig)
+    inside = {text for text, y in row_y.items() if extent.y0 < y < extent.y1}
+    assert inside == {CPU_ONLY["claim"], other["claim"]}
+
+
+def test_our_dot_has_a_white_halo_that_parts_it_from_a_diamond_under_it(figure):
+    from matplotlib.patheffects import withStroke
+
+    for ax in panels(figure).values():
+        for line in drawn(ax, "gain").values():
+            [halo] = line.get_path_effects()
+            assert isinstance(halo, withStroke)
+        for line in drawn(ax, "paper").values():
+            assert line.get_zorder() < min(l.get_zorder() for l in drawn(ax, "gain").values())

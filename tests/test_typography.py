@@ -31,10 +31,28 @@ def test_the_page_transform_leaves_code_output_and_math_alone():
                    ":math:`x^{-1}` and ``run-1``, then -3.\n", document)
     typographic_minus.replace_minus_signs(None, document, "page")
     paragraphs = [p.astext() for p in document.findall(nodes.paragraph)]
-    assert paragraphs[0] == "A gain of \u22121.50 pp [\u22122.1, \u22120.9]."
+    assert paragraphs[0] == "A gain of \u22121.50\u00a0pp [\u22122.1, \u22120.9]."
     assert next(document.findall(nodes.literal_block)).astext() == "printed -1.50"
     assert next(document.findall(nodes.math)).astext() == "x^{-1}"
     assert paragraphs[-1].endswith("then \u22123.")
+
+
+def test_a_number_keeps_its_unit_on_its_line_and_nothing_else_changes():
+    nbsp = "\u00a0"
+    fix = typographic_minus.unit_spaces
+    assert fix("82.45 % and +1.2 pp, 95 % CI") == f"82.45{nbsp}% and +1.2{nbsp}pp, 95{nbsp}% CI"
+    for kept in ("10 ppm", "a % sign", "x pp.", "5 %age"):
+        assert fix(kept) == kept
+    assert fix(" % against", after_number=True) == f"{nbsp}% against"
+    assert fix(" % against") == " % against"
+
+
+def test_a_glued_number_keeps_the_unit_after_it_on_its_line():
+    document = new_document("page", get_default_settings(Parser))
+    Parser().parse("reaches *82.45* % against *the 6-conv* % here.\n", document)
+    typographic_minus.replace_minus_signs(None, document, "page")
+    text = next(document.findall(nodes.paragraph)).astext()
+    assert text == "reaches 82.45\u00a0% against the 6-conv % here."
 
 
 def test_the_book_loads_the_extension():
