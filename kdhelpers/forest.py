@@ -218,6 +218,9 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
     ax.set_title(profile + (" (headline)" if headline and not layout.compact else ""),
                  fontsize=FONT + 0.5, fontweight="bold", pad=4, gid="profile")
     notes = []  # [first row, last row, text, colour, paper gains in those rows]
+    # the diamond's half width in gain units: a dot closer than that to the paper's gain sits on it
+    width_inches = ax.get_position().width * ax.figure.get_figwidth()
+    diamond_half_width = (PAPER_MARKER["markersize"] / 72 / 2) / width_inches * (xlim[1] - xlim[0])
     for i, (row, y, h) in enumerate(zip(rows, ys, heights)):
         if row.kind != "claim":  # a band hides the zero line and grid behind a header
             ax.axhspan(y - h / 2, y + h / 2, color=BAND if row.kind == "chapter" else "white",
@@ -243,7 +246,9 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             note = f"{name} {gain} {unit}"
             colour = VERDICT_COLOURS[c["verdict"]]
         else:
-            _draw_gain(ax, c, y, row.text, lost=id(c) in lost)
+            _draw_gain(ax, c, y, row.text, lost=id(c) in lost,
+                       on_diamond=paper_gain is not None
+                       and abs(c["gain"] - paper_gain) < diamond_half_width)
             continue
         paper = [] if paper_gain is None else [paper_gain]
         # the same note in consecutive rows of a chapter is written once, across them
@@ -274,7 +279,8 @@ def _paper_gain(row, profile):
     return gains.pop() if len(gains) == 1 else None
 
 
-def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
+def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False,
+               on_diamond: bool = False) -> None:
     from matplotlib.patheffects import withStroke
 
     colour = VERDICT_COLOURS[c["verdict"]]
@@ -285,11 +291,12 @@ def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False) -> None:
     # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict
     # the correction for its chapter's claims does not keep (``lost``)
     face = "white" if c["verdict"] == "inconclusive" or lost else colour
-    # a white halo parts the dot from its bar and from a diamond it sits on: an open dot
-    # stays open to the eye where our gain and the paper's coincide
+    # on the paper's diamond, a white halo parts the dot from its bar and the diamond: an open
+    # dot stays open to the eye (elsewhere a halo would only cut the bar into stubs)
     ax.plot([c["gain"]], [y], marker="o", markersize=5.5, markerfacecolor=face,
             markeredgecolor=colour, markeredgewidth=1.4, linestyle="none", zorder=4,
-            gid=f"gain:{text}", path_effects=[withStroke(linewidth=2.4, foreground="white")])
+            gid=f"gain:{text}",
+            path_effects=[withStroke(linewidth=2.4, foreground="white")] if on_diamond else None)
 
 
 def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False, face="white") -> None:

@@ -353,12 +353,21 @@ def test_one_note_for_several_rows_lies_on_a_band_across_exactly_those_rows():
     assert inside == {CPU_ONLY["claim"], other["claim"]}
 
 
-def test_our_dot_has_a_white_halo_that_parts_it_from_a_diamond_under_it(figure):
+def test_a_dot_on_the_papers_diamond_has_a_white_halo_and_no_other_dot_does():
+    """The halo parts an open dot from its bar and the diamond under it; elsewhere it would
+    only cut the bar."""
+    import matplotlib.pyplot as plt
     from matplotlib.patheffects import withStroke
 
-    for ax in panels(figure).values():
-        for line in drawn(ax, "gain").values():
-            [halo] = line.get_path_effects()
-            assert isinstance(halo, withStroke)
-        for line in drawn(ax, "paper").values():
-            assert line.get_zorder() < min(l.get_zorder() for l in drawn(ax, "gain").values())
+    on = claims.claim("On the diamond", "p", [60.0, 61.0, 60.5], [58.0, 59.0, 58.6], paired=True,
+                      paper_gain=1.98)
+    off = claims.claim("Off the diamond", "p", [60.0, 61.0, 60.5], [58.0, 59.0, 58.6], paired=True,
+                       paper_gain=6.0)
+    fig = forest.forest_plot({"cpu": {"exp2": {"results": {"claims": [on, off]}}}}, ["cpu"])
+    [ax] = panels(fig).values()
+    gain, paper = drawn(ax, "gain"), drawn(ax, "paper")
+    plt.close(fig)
+    [halo] = gain["On the diamond"].get_path_effects()
+    assert isinstance(halo, withStroke)
+    assert not gain["Off the diamond"].get_path_effects()
+    assert all(p.get_zorder() < g.get_zorder() for p in paper.values() for g in gain.values())
