@@ -154,7 +154,10 @@ _EXPERIMENT = {
         # (stages.TuneThenMethods holds them back until then): AT 10 beat AT 100 on
         # validation (87.12 vs 86.08 %, runs cifar_student-8b4946237934, -b4458561af31), so
         # whatever AT 1000 gives, the pick is at an edge, and AT 1 was added; AT 1 then won
-        # (87.54 %, cifar_student-371fd05ce131; AT 1000: 84.84 %), and AT 0.1 was added
+        # (87.54 %, cifar_student-371fd05ce131; AT 1000: 84.84 %), and AT 0.1 was added; AT 0.1
+        # gave 86.58 % (cifar_student-b882d90cff16), so AT 1 is the pick, inside its grid.
+        # FitNets: hint 100 (88.16 %, cifar_student-7788555b7dbe) beat hint 10 (88.02 %,
+        # cifar_student-63d988a16695); hint 1000 decides whether the pick sits on the edge
         # Logit KD (alone, with attention transfer, and the virtual teacher in the teacher's
         # place) at chapter 2's validation pick at converged (results/converged/exp2.json,
         # "best"; tests/test_experiments.py holds them equal): logit KD is then the tuned
