@@ -15,9 +15,7 @@ the interval shrinks to the gain itself. The verdict:
 * ``does not hold``: tested and the CI lies below 0;
 * ``inconclusive``: tested, and the CI includes 0 or there is no CI;
 * ``not tested``: a premise the paper's runs satisfied fails in ours (``why`` says which).
-
-A claim whose setting a profile did not run is no claim of that profile: a chapter leaves it
-out, and the scorecard and the forest plot say "not run" in its row.
+  A setting a profile did not run gives no claim there ("not run" in the scorecard).
 
 ``size`` compares the paper's gain with our interval: ``matches`` (inside), ``smaller`` (our
 interval lies below the paper's gain), ``larger`` (above it).

@@ -10,7 +10,8 @@ diamond in either case. A claim whose setting differs between profiles only in a
 parenthesis ("(T=8 vs T=2)" at one, "(T=8 vs T=4)" at the other) is one row, named without it.
 
 :func:`forest_plot` draws it (``compact=True``: chapter names instead of claim texts, to head
-a page); :func:`forest_rows` is the list of rows it draws, in order.
+a page); :func:`forest_rows` is the list of rows it draws, in order; the marks in a panel are
+:mod:`kdhelpers.forest_marks`'s.
 """
 
 from __future__ import annotations
@@ -18,23 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import claims
+from .forest_marks import (FONT, NOTE_COLOUR, OTHER_MEASURES, PAPER_MARKER, VERDICT_COLOURS,  # noqa: F401
+                           draw_gain, draw_legend, on_axis, place_note, row_paper_gain)
 from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_label  # noqa: F401
 # a figure's texts with typographic apostrophes, as Sphinx gives the page around it
 from .report import typographic_apostrophes as _curly
 
-# Okabe-Ito green and vermillion: told apart with the common colour-vision deficiencies;
-# grey for the verdicts that say nothing either way
-VERDICT_COLOURS = {"holds": "#009E73", "does not hold": "#D55E00", "inconclusive": "#8C8C8C",
-                   "not tested": "#555555"}
-NOTE_COLOUR = "#6E6E6E"  # 'not run' notes: quieter than a verdict, still 4.5:1 on white
-# larger than our dot and drawn under it, white inside: where the two agree our dot and its
-# interval lie on the diamond, whole, and its top and bottom corners show around them (drawn
-# above, a hollow diamond framed our dot, and an open dot inside it read as part of the frame)
-PAPER_MARKER = dict(marker="D", markersize=9, markerfacecolor="white", markeredgecolor="black",
-                    markeredgewidth=1.1, linestyle="none")
 BAND = "#EDEDED"  # behind a chapter's header
 NOTE_BAND = "#F4F4F4"  # behind the rows one note stands for: lighter than a header's band
-FONT = 9.5  # the smallest text: the figure is drawn at the book's column width (about 680 px)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -125,7 +118,7 @@ def forest_plot(by_profile: dict, profiles=("converged", "cpu"), *, compact: boo
              "our gain (dot) with its 95 % CI (bar), the paper\u2019s gain (diamond); "
              "each panel on its own scale",
              ha="left", va="top", fontsize=FONT)
-    _legend(fig, layout, 1 - 0.58 / height if layout.legend_at_top else (layout.bottom - 0.62) / height)
+    draw_legend(fig, layout.compact, 1 - 0.58 / height if layout.legend_at_top else (layout.bottom - 0.62) / height)
     return fig
 
 
@@ -175,21 +168,11 @@ def _draw_labels(fig, back, at, rows, ys, heights, layout: Layout) -> None:
                      va="center", fontsize=FONT, linespacing=1.05, gid="label")
 
 
-# claims measured in another quantity than test accuracy (``kdhelpers.confidence``): written
-# in their row, never on the axis of accuracy gains they would stretch (a teacher's +20 points
-# of top-1 probability beside gains of 1-10 pp)
-OTHER_MEASURES = {"top1": ("top-1 prob.", "pp"), "entropy": ("entropy", "nats")}
-
-
-def _on_axis(c: dict) -> bool:
-    return c.get("measure") not in OTHER_MEASURES
-
-
 def _x_range(rows, shown) -> tuple[float, float]:
     values = [0.0]
     for row in rows:
         for profile, c in row.claims.items():
-            if profile not in shown or not _on_axis(c):
+            if profile not in shown or not on_axis(c):
                 continue
             if c.get("paper_gain") is not None:
                 values.append(c["paper_gain"])
@@ -228,7 +211,7 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         if row.kind != "claim":
             continue
         c = row.claims.get(profile)
-        paper_gain = _paper_gain(row, profile)
+        paper_gain = row_paper_gain(row, profile)
         if paper_gain is not None:
             # the compact figure's rows are closer: a smaller diamond keeps to its own row
             ax.plot([paper_gain], [y], zorder=3.4, gid=f"paper:{row.text}",
@@ -240,13 +223,13 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
             note, colour = "not tested", VERDICT_COLOURS["not tested"]
         elif c.get("gain") is None:
             note, colour = "no gain measured", VERDICT_COLOURS[c["verdict"]]
-        elif not _on_axis(c):
+        elif not on_axis(c):
             name, unit = OTHER_MEASURES[c["measure"]]
             gain = f"{c['gain']:+.2f}".replace("-", "\u2212")  # as the tables print it; a true minus
             note = f"{name} {gain} {unit}"
             colour = VERDICT_COLOURS[c["verdict"]]
         else:
-            _draw_gain(ax, c, y, row.text, lost=id(c) in lost,
+            draw_gain(ax, c, y, row.text, lost=id(c) in lost,
                        on_diamond=paper_gain is not None
                        and abs(c["gain"] - paper_gain) < diamond_half_width)
             continue
@@ -258,85 +241,10 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
         else:
             # a gain in another measure starts at the panel's left edge: centred, its place
             # would read as a value on the accuracy axis
-            notes.append([i, i, note, colour, paper, c is not None and not _on_axis(c)])
+            notes.append([i, i, note, colour, paper, c is not None and not on_axis(c)])
     for first, last, note, colour, paper, at_left in notes:
         if last > first:  # one note for several rows: a faint band shows which rows it is for
             ax.axhspan(ys[first] - heights[first] / 2 + 0.02, ys[last] + heights[last] / 2 - 0.02,
                        color=NOTE_BAND, lw=0, zorder=0.5, gid=f"note band:{note}")
-        _place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left,
+        place_note(ax, (ys[first] + ys[last]) / 2, note, colour, paper, xlim, at_left=at_left,
                     face=NOTE_BAND if last > first else "white")
-
-
-def _paper_gain(row, profile):
-    """The paper's gain in ``row``'s ``profile`` panel: its claim's there, and in a panel whose
-    profile did not run the claim, the one every other profile's claim gives (the paper's
-    number does not depend on our profile; where the profiles tested different settings of
-    it, their paper gains differ and none is drawn)."""
-    if profile in row.claims:
-        c = row.claims[profile]
-        return c.get("paper_gain") if _on_axis(c) else None
-    gains = {c.get("paper_gain") if _on_axis(c) else None for c in row.claims.values()}
-    return gains.pop() if len(gains) == 1 else None
-
-
-def _draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False,
-               on_diamond: bool = False) -> None:
-    from matplotlib.patheffects import withStroke
-
-    colour = VERDICT_COLOURS[c["verdict"]]
-    if c.get("ci95") is not None:
-        # above the paper's diamond (zorder 3.4)
-        ax.plot(list(c["ci95"]), [y, y], color=colour, lw=2.4, solid_capstyle="butt", zorder=3.5,
-                gid=f"ci:{text}")
-    # an open dot: inconclusive (its interval includes zero, or there is none), or a verdict
-    # the correction for its chapter's claims does not keep (``lost``)
-    face = "white" if c["verdict"] == "inconclusive" or lost else colour
-    # on the paper's diamond, a white halo parts the dot from its bar and the diamond: an open
-    # dot stays open to the eye (elsewhere a halo would only cut the bar into stubs)
-    ax.plot([c["gain"]], [y], marker="o", markersize=5.5, markerfacecolor=face,
-            markeredgecolor=colour, markeredgewidth=1.4, linestyle="none", zorder=4,
-            gid=f"gain:{text}",
-            path_effects=[withStroke(linewidth=2.4, foreground="white")] if on_diamond else None)
-
-
-def _place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False, face="white") -> None:
-    """Write a note in its row where it hides no paper diamond: centred, else at the side
-    away from the diamonds; ``at_left``: from the panel's left edge."""
-    span = xlim[1] - xlim[0]
-    where = [(x - xlim[0]) / span for x in paper]
-    if at_left:
-        x, ha = 0.02, "left"
-    elif all(abs(w - 0.5) > 0.3 for w in where):
-        x, ha = 0.5, "center"
-    elif sum(where) / len(where) > 0.5:
-        x, ha = 0.02, "left"
-    else:
-        x, ha = 0.98, "right"
-    ax.text(x, y, note, transform=ax.get_yaxis_transform(), ha=ha, va="center",
-            fontsize=FONT, fontstyle="italic", color=colour, gid="note", zorder=5,
-            bbox=dict(boxstyle="square,pad=0.1", facecolor=face, edgecolor="none"))
-
-
-def _legend(fig, layout: Layout, top: float) -> None:
-    from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.lines import Line2D
-
-    words = ({"holds": "holds", "does not hold": "does not hold", "inconclusive": "inconclusive"}
-             if layout.compact else
-             {"holds": "holds: CI above 0", "does not hold": "does not hold: CI below 0",
-              "inconclusive": "inconclusive: CI includes 0"})
-    handles = [Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
-                      markerfacecolor="white" if v == "inconclusive" else VERDICT_COLOURS[v],
-                      markeredgewidth=1.4, label=label) for v, label in words.items()]
-    handles.append(Line2D([], [], label="the paper\u2019s gain", **PAPER_MARKER))
-    # open in its colour: a verdict the correction for its chapter's claims does not keep; one
-    # entry showing both colours (a holds and a does-not-hold can each be lost)
-    opened = tuple(Line2D([], [], color=VERDICT_COLOURS[v], lw=2.4, marker="o", markersize=5.5,
-                          markerfacecolor="white", markeredgewidth=1.4)
-                   for v in ("holds", "does not hold"))
-    labels = [h.get_label() for h in handles] + [
-        "open: lost after correction" if layout.compact else "open green or orange: lost after correction"]
-    fig.legend(handles=[*handles, opened], labels=labels, loc="upper center",
-               ncol=4 if layout.compact else 2, fontsize=FONT, frameon=False,
-               bbox_to_anchor=(0.5, top), columnspacing=1.5, handlelength=2.2, borderaxespad=0,
-               handler_map={tuple: HandlerTuple(ndivide=None, pad=0.3)})

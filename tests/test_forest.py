@@ -187,12 +187,12 @@ def test_the_paper_marker_sits_at_the_papers_gain(figure):
 def test_a_panel_that_did_not_run_a_claim_draws_no_paper_gain_the_profiles_disagree_on():
     row = forest.Row("claim", "KD beats no KD", "exp2",
                      {"cpu": {**HOLDS, "paper_gain": 2.0}, "converged": {**HOLDS, "paper_gain": 1.0}})
-    assert [forest._paper_gain(row, p) for p in ("cpu", "converged", "smoke")] == [2.0, 1.0, None]
+    assert [forest.row_paper_gain(row, p) for p in ("cpu", "converged", "smoke")] == [2.0, 1.0, None]
     row.claims.pop("converged")
-    assert forest._paper_gain(row, "smoke") == 2.0
+    assert forest.row_paper_gain(row, "smoke") == 2.0
     # a gain in another measure than accuracy is never drawn on the accuracy axis
     row.claims["cpu"]["measure"] = "top1"
-    assert forest._paper_gain(row, "cpu") is None and forest._paper_gain(row, "smoke") is None
+    assert forest.row_paper_gain(row, "cpu") is None and forest.row_paper_gain(row, "smoke") is None
 
 
 def test_missing_untested_and_unmeasured_claims_are_notes_in_their_rows(figure):
