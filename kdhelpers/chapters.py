@@ -51,8 +51,7 @@ CHAPTERS = [
                                    size_label="{}-conv")),
     Chapter("exp7", "exp7_beyond_logits.ipynb", "beyond", "exp7",
             _stages.TuneThenMethods(methods="exp7_methods", weights=(
-                ("attention transfer", "at_weights", "at_weight"),
-                ("FitNets hint", "hint_weights", "hint_weight")))),
+                ("attention transfer", "at_weight"), ("FitNets hint", "hint_weight")))),
     # pages that read every chapter's results: executed after the chapters
     Chapter("summary", "summary.ipynb", "results"),
     Chapter("reproducibility", "reproducibility.ipynb", "front"),

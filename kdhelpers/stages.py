@@ -142,14 +142,14 @@ class ProbesThenRuns:
 
 @dataclass(frozen=True)
 class TuneThenMethods:
-    """The builder returns ``{"teacher": config, "tuning": {method: {weight: config}}}``;
-    ``weights`` maps each tuned method to (the settings key of its candidates, the keyword
-    of ``methods`` that takes its pick); ``methods(settings, **picks)`` gives every method's
+    """The builder returns ``{"teacher": config, "tuning": {method: {weight: config}}}``, the
+    candidates of each tuned method; ``weights`` pairs each tuned method with the keyword of
+    ``methods`` that takes its pick; ``methods(settings, **picks)`` gives every method's
     runs over the evaluation seeds. A run of ``methods`` that does not change with an open
     weight (built with two of its candidates, the same run id) does not wait for it."""
 
     methods: str | Callable
-    weights: tuple[tuple[str, str, str], ...]  # (method, candidates key, keyword)
+    weights: tuple[tuple[str, str], ...]  # (method, keyword)
 
     def plan(self, chapter, s: dict, store) -> ChapterPlan:
         from .report import edge_picks
@@ -158,7 +158,7 @@ class TuneThenMethods:
         runs = flatten(built)
         methods = function(self.methods)
         settled, stand_in, other, unfinished, edges = {}, {}, {}, False, []
-        for name, _, keyword in self.weights:
+        for name, keyword in self.weights:
             candidates = list(built["tuning"][name])
             loaded = _loaded(built["tuning"][name], store)
             if loaded is not None:

@@ -303,7 +303,7 @@ def test_evaluation_runs_wait_while_a_pick_sits_on_its_grids_edge(best, waits):
     chapter = SimpleNamespace(key="toy", build=lambda s: {"teacher": RunConfig("mnist_teacher", epochs=1, data="sample"),
                                                           "tuning": {"AT": grid}})
     methods = lambda s, at_weight: {"AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))]}
-    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),))
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weight"),))
     plan = stage.plan(chapter, {}, TunedRuns({grid[best].run_id: 0.9}))
     evaluation = methods({}, best)["AT"][0]
     if waits:
@@ -324,7 +324,7 @@ def test_while_a_grid_trains_the_plan_shows_the_validation_of_its_finished_candi
     chapter = SimpleNamespace(key="toy", build=lambda s: {"teacher": RunConfig("mnist_teacher", epochs=1, data="sample"),
                                                           "tuning": {"AT": grid}})
     methods = lambda s, at_weight: {"AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))]}
-    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),))
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weight"),))
     store = TunedRuns({grid[10.0].run_id: 0.9}, unfinished={grid[100.0].run_id})
     [(text, _)] = stage.plan(chapter, {"at_weights": [1.0, 10.0, 100.0]}, store).pending
     assert text.endswith("once the weights are picked (validation so far, best epoch: AT 1: 50.00 %; AT 10: 90.00 %)")
@@ -349,8 +349,8 @@ def test_a_method_run_that_uses_no_open_weight_trains_without_waiting_for_it(fin
                 "AT": [RunConfig("mnist_student", epochs=2, data="sample", seed=int(at_weight))],
                 "hint": [RunConfig("mnist_student", epochs=4, data="sample", seed=int(hint_weight))]}
 
-    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weights", "at_weight"),
-                                                             ("hint", "hint_weights", "hint_weight")))
+    stage = stages.TuneThenMethods(methods=methods, weights=(("AT", "at_weight"),
+                                                             ("hint", "hint_weight")))
     # AT 10 wins inside its grid; hint: 10 wins on its edge, or hint 1 still trains
     store = TunedRuns({at[10.0].run_id: 0.9, hint[10.0].run_id: 0.9},
                       unfinished=() if finished else {hint[1.0].run_id})
