@@ -59,18 +59,26 @@ def draw_gain(ax, c: dict, y: float, text: str, *, lost: bool = False,
 
 
 def place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False, face="white") -> None:
-    """Write a note in its row where it hides no paper diamond: centred, else at the side
-    away from the diamonds; ``at_left``: from the panel's left edge."""
+    """Write a note in its row where it hides no paper diamond and, where it can, does not sit
+    on the zero line: centred, else from the left or the right edge; ``at_left``: from the
+    panel's left edge."""
     span = xlim[1] - xlim[0]
     where = [(x - xlim[0]) / span for x in paper]
+    width_inches = ax.get_position().width * ax.figure.get_figwidth()
+    text = len(note) * FONT * 0.55 / 72 / width_inches  # the note's width, in panel widths
+    marker = PAPER_MARKER["markersize"] / 72 / width_inches  # a diamond's width
+    zero = -xlim[0] / span
+
+    def clear(low, high, of):
+        return all(x + marker / 2 < low or x - marker / 2 > high for x in of)
+
+    places = [(0.5, "center", 0.5 - text / 2, 0.5 + text / 2), (0.02, "left", 0.02, 0.02 + text),
+              (0.98, "right", 0.98 - text, 0.98)]
     if at_left:
         x, ha = 0.02, "left"
-    elif all(abs(w - 0.5) > 0.3 for w in where):
-        x, ha = 0.5, "center"
-    elif sum(where) / len(where) > 0.5:
-        x, ha = 0.02, "left"
-    else:
-        x, ha = 0.98, "right"
+    else:  # the first place clear of the diamonds and the zero line, else of the diamonds
+        x, ha, _, _ = next((p for p in places if clear(p[2], p[3], where + [zero])),
+                           next((p for p in places if clear(p[2], p[3], where)), places[0]))
     ax.text(x, y, note, transform=ax.get_yaxis_transform(), ha=ha, va="center",
             fontsize=FONT, fontstyle="italic", color=colour, gid="note", zorder=5,
             bbox=dict(boxstyle="square,pad=0.1", facecolor=face, edgecolor="none"))

@@ -371,3 +371,21 @@ def test_a_dot_on_the_papers_diamond_has_a_white_halo_and_no_other_dot_does():
     assert isinstance(halo, withStroke)
     assert not gain["Off the diamond"].get_path_effects()
     assert all(p.get_zorder() < g.get_zorder() for p in paper.values() for g in gain.values())
+
+
+def test_a_note_keeps_off_the_zero_line_where_the_row_leaves_room():
+    import matplotlib.pyplot as plt
+
+    # converged's axis runs about -5 to +5: a centred note would sit on its zero line
+    up = claims.claim("Up", "p", [65.0, 66.0, 65.5], [60.0, 61.0, 60.4], paired=True)
+    down = claims.claim("Down", "p", [60.0, 61.0, 60.4], [65.0, 66.0, 65.5], paired=True)
+    by_profile = {"converged": {"exp2": {"results": {"claims": [up, down]}}},
+                  "cpu": {"exp2": {"results": {"claims": [up, down, CPU_ONLY]}}}}
+    fig = forest.forest_plot(by_profile)
+    fig.canvas.draw()
+    ax = panels(fig)["converged"]
+    [note] = [t for t in ax.texts if t.get_gid() == "note"]
+    box = note.get_window_extent(fig.canvas.get_renderer())
+    zero = ax.transData.transform((0, 0))[0]
+    plt.close(fig)
+    assert not box.x0 <= zero <= box.x1
