@@ -157,7 +157,8 @@ _EXPERIMENT = {
         # (87.54 %, cifar_student-371fd05ce131; AT 1000: 84.84 %), and AT 0.1 was added; AT 0.1
         # gave 86.58 % (cifar_student-b882d90cff16), so AT 1 is the pick, inside its grid.
         # FitNets: hint 100 (88.16 %, cifar_student-7788555b7dbe) beat hint 10 (88.02 %,
-        # cifar_student-63d988a16695); hint 1000 decides whether the pick sits on the edge
+        # cifar_student-63d988a16695) and hint 1000 (87.32 %, cifar_student-f7552794d93c): hint 100
+        # is the pick, inside its grid
         # Logit KD (alone, with attention transfer, and the virtual teacher in the teacher's
         # place) at chapter 2's validation pick at converged (results/converged/exp2.json,
         # "best"; tests/test_experiments.py holds them equal): logit KD is then the tuned
