@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from . import claims
 from .forest_marks import (FONT, NOTE_COLOUR, OTHER_MEASURES, PAPER_MARKER, VERDICT_COLOURS,  # noqa: F401
-                           draw_gain, draw_legend, on_axis, place_note, row_paper_gain)
+                           diamond_width, draw_gain, draw_legend, on_axis, place_note,
+                           row_paper_gain)
 from .forest_rows import PART_HEADERS, Row, chapter_title, forest_rows, short_label  # noqa: F401
 # a figure's texts with typographic apostrophes, as Sphinx gives the page around it
 from .report import typographic_apostrophes as _curly
@@ -201,9 +202,8 @@ def _draw_panel(ax, rows, ys, heights, profile, xlim, layout: Layout, *, headlin
     ax.set_title(profile + (" (headline)" if headline and not layout.compact else ""),
                  fontsize=FONT + 0.5, fontweight="bold", pad=4, gid="profile")
     notes = []  # [first row, last row, text, colour, paper gains in those rows]
-    # the diamond's half width in gain units: a dot closer than that to the paper's gain sits on it
-    width_inches = ax.get_position().width * ax.figure.get_figwidth()
-    diamond_half_width = (PAPER_MARKER["markersize"] / 72 / 2) / width_inches * (xlim[1] - xlim[0])
+    # a dot closer than half a diamond's width to the paper's gain sits on its diamond
+    diamond_half_width = diamond_width(ax, xlim) / 2
     for i, (row, y, h) in enumerate(zip(rows, ys, heights)):
         if row.kind != "claim":  # a band hides the zero line and grid behind a header
             ax.axhspan(y - h / 2, y + h / 2, color=BAND if row.kind == "chapter" else "white",

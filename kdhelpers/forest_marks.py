@@ -26,6 +26,15 @@ def on_axis(c: dict) -> bool:
     return c.get("measure") not in OTHER_MEASURES
 
 
+def diamond_width(ax, xlim) -> float:
+    """The paper's diamond's width in gain units, in the panel ``ax`` spanning ``xlim``."""
+    return PAPER_MARKER["markersize"] / 72 / _inches_wide(ax) * (xlim[1] - xlim[0])
+
+
+def _inches_wide(ax) -> float:
+    return ax.get_position().width * ax.figure.get_figwidth()
+
+
 def row_paper_gain(row, profile):
     """The paper's gain in ``row``'s ``profile`` panel: its claim's there, and in a panel whose
     profile did not run the claim, the one every other profile's claim gives (the paper's
@@ -64,9 +73,8 @@ def place_note(ax, y, note, colour, paper, xlim, *, at_left: bool = False, face=
     panel's left edge."""
     span = xlim[1] - xlim[0]
     where = [(x - xlim[0]) / span for x in paper]
-    width_inches = ax.get_position().width * ax.figure.get_figwidth()
-    text = len(note) * FONT * 0.55 / 72 / width_inches  # the note's width, in panel widths
-    marker = PAPER_MARKER["markersize"] / 72 / width_inches  # a diamond's width
+    text = len(note) * FONT * 0.55 / 72 / _inches_wide(ax)  # the note's width, in panel widths
+    marker = diamond_width(ax, xlim) / span  # a diamond's width, likewise
     zero = -xlim[0] / span
 
     def clear(low, high, of):
