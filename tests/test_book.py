@@ -81,6 +81,9 @@ def test_book_builds_without_warnings_with_the_exact_command(tmp_path):
     for page in html.glob("*.html"):
         reprs = re.findall(r"&lt;[\w.]+ object(?: at 0x[0-9a-f]+)?&gt;", page.read_text())
         assert not reprs, f"{page.name}: {reprs}"
+        # nothing refers to a figure by number; a count across pages put "Fig. 2" under a
+        # page's only figure (numfig: false, which sphinx-jupyterbook-latex would turn back on)
+        assert 'class="caption-number"' not in page.read_text(), page.name
 
 
 def test_unknown_notebook_is_rejected():
