@@ -159,20 +159,23 @@ def verdict_changes(here: list, there: list, other: str) -> str:
     """A sentence on the claims ``here`` (this page's profile) and ``there`` (the same
     chapter's claims at profile ``other``) that share their text: how many verdicts differ,
     and which, each side's verdict followed by its corrected one where the correction for its
-    chapter's claims changes it."""
+    chapter's claims changes it. A verdict differs when either its own or its corrected one
+    does: the scorecard shows both."""
     def said(claim, chapter_claims):
-        return verdict_text(claim, chapter_claims, joiner=", ", after="after the correction")
+        return verdict_text(claim, chapter_claims, joiner=" but ", after="after the correction")
 
     theirs = {c["claim"]: c for c in there}
     same = [(c, theirs[c["claim"]]) for c in here if c["claim"] in theirs]
     if not same:
         return f"No claim of this page was tested at `{other}`."
     flipped = [f"{c['claim'].removesuffix(' (beyond the paper)')} ({said(o, there)} there, "
-               f"{said(c, here)} here)" for c, o in same if c["verdict"] != o["verdict"]]
+               f"{said(c, here)} here)" for c, o in same if said(c, here) != said(o, there)]
     if not flipped:
-        return f"All {len(same)} verdicts are the same at `{other}` and at this profile."
-    return (f"{len(flipped)} of the {len(same)} verdicts {'differs' if len(flipped) == 1 else 'differ'} "
-            f"between `{other}` and this profile: " + "; ".join(flipped) + ".")
+        return (f"All {len(same)} verdicts are the same" if len(same) > 1 else "The verdict is the same") + (
+            f" at `{other}` and at this profile.")
+    counted = (f"{len(flipped)} of the {len(same)} verdicts {'differs' if len(flipped) == 1 else 'differ'}"
+               if len(same) > 1 else "The verdict differs")
+    return f"{counted} between `{other}` and this profile: " + "; ".join(flipped) + "."
 
 
 def claims_table(claims_):

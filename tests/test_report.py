@@ -324,8 +324,13 @@ def test_verdict_changes_names_each_claim_whose_verdict_differs_with_its_correct
     here = [{**unclear, "claim": weak["claim"]}, strong,
             claims.claim("c", "p", [1.0, 2.0, 3.0], [0.0, 1.0, 2.0], paired=True)]
     assert report.verdict_changes(here, there, "cpu") == (
-        "1 of the 2 verdicts differs between `cpu` and this profile: a (holds, inconclusive after "
+        "1 of the 2 verdicts differs between `cpu` and this profile: a (holds but inconclusive after "
         "the correction there, inconclusive here).")
     assert report.verdict_changes(there, there, "cpu") == (
         "All 2 verdicts are the same at `cpu` and at this profile.")
     assert report.verdict_changes([here[2]], there, "cpu") == "No claim of this page was tested at `cpu`."
+    # the same verdict on its own, another after the correction: "a" holds at both profiles,
+    # but only here does it survive the correction (alone here, nothing to correct for)
+    assert report.verdict_changes([weak], there, "cpu") == (
+        "The verdict differs between `cpu` and this profile: a (holds but inconclusive after "
+        "the correction there, holds here).")
