@@ -52,6 +52,19 @@ def test_table_names_the_speed_settings_it_ran_under():
     assert "no native bfloat16" in table
 
 
+def test_table_shows_the_slowest_round_beside_the_median_and_the_best():
+    # the passes that snap to a longer time (performance.md, "An oddity") show in this column
+    case = {"images_per_s": 4.0, "best_images_per_s": 8.0, "all_s": [1.0, 2.0, 4.0], "peak_fraction": 0.5}
+    results = {"peak": {"cpu": "x", "cores": 2, "ghz": 2.0, "gflops": 128.0, "native_bf16": False},
+               "versions": {"keras": "3", "backend": "tensorflow"}, "batch": 8, "images": 8,
+               "rounds": 3, "created": "now", "machine": {},
+               "pairs": {"cifar10": {"cases": {"student training": case}, "cached_vs_plain": 1.0,
+                                     "keras_vs_torch": None, "keras_bf16_vs_torch": None}}}
+    table = bench.markdown(results)
+    assert "| images/s (median) | images/s (best round) | images/s (slowest round) |" in table
+    assert "| cifar10 | student training | 4 | 8 | 2 | 50.0 |" in table
+
+
 @pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
 def test_importing_kdhelpers_turns_on_onednn_unless_told_otherwise(given, expected, keras_stub_env):
     import subprocess
