@@ -202,9 +202,9 @@ def markdown(results: dict) -> str:
                              f"{100 * row['peak_fraction']:.1f}"])
         ratio = pair["keras_vs_torch"]
         rows.append([dataset, "*cached KD / plain training*",
-                     f"*{pair['cached_vs_plain']:.2f}×* (target ≥ 0.90)", "", "", ""])
+                     f"*{pair['cached_vs_plain']:.2f}×* (target ≥\u00a00.90)", "", "", ""])
         rows.append([dataset, "*Keras / PyTorch training*",
-                     f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥ 1.00)", "", "", ""])
+                     f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥\u00a01.00)", "", "", ""])
         bf16 = pair["keras_bf16_vs_torch"]
         rows.append([dataset, "*Keras mixed bfloat16 / PyTorch float32 training*",
                      f"*{'n/a' if bf16 is None else f'{bf16:.2f}×'}*", "", "", ""])

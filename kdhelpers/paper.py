@@ -60,8 +60,8 @@ def rows_label(alphas, rows=ALPHAS) -> str:
     over the five), so the label names the rows unless they are all of them.
     """
     if set(rows) <= set(alphas):
-        return "mean over α"
-    return "mean over the rows run here, α = " + ", ".join(f"{a:g}" for a in sorted(alphas))
+        return "mean over all the paper's α rows"
+    return "mean over the α rows run here (" + ", ".join(f"{a:g}" for a in sorted(alphas)) + ")"
 
 
 PARAMS = {"mnist_teacher": 1_422_378, "mnist_student": 693_962, "resnet18": 11_183_562,

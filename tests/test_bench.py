@@ -63,6 +63,7 @@ def test_table_shows_the_slowest_round_beside_the_median_and_the_best():
     table = bench.markdown(results)
     assert "| images/s (median) | images/s (best round) | images/s (slowest round) |" in table
     assert "| cifar10 | student training | 4 | 8 | 2 | 50.0 |" in table
+    assert "(target ≥\u00a00.90)" in table  # a target never breaks from its sign
 
 
 @pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
