@@ -215,6 +215,27 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def settings_markdown(named: dict) -> str:
+    """The same benchmark run under several speed settings, back to back on one machine
+    (``named``: a label, e.g. the file name, to its results): the CIFAR student's training
+    speed under each, against the first row's and against the PyTorch peer timed in the same
+    run. The Performance page quotes it where it says what oneDNN and the JAX backend change."""
+    rows, first = [], None
+    for label, results in named.items():
+        cases = results["pairs"]["cifar10"]["cases"]
+        keras_rate = cases["student training"]["images_per_s"]
+        torch_rate = cases["student training, PyTorch peer"].get("images_per_s")
+        first = keras_rate if first is None else first
+        rows.append([f"`{label}`", f"{results['versions']['backend']}; {_settings(results)}",
+                     f"{keras_rate:.0f}", f"{keras_rate / first:.2f}×",
+                     "n/a" if torch_rate is None else f"{torch_rate:.0f}",
+                     "n/a" if torch_rate is None else f"{keras_rate / torch_rate:.2f}×"])
+    from .report import markdown_lines
+
+    return "\n".join(markdown_lines(["results file", "backend; settings", "CIFAR student training, images/s (median)",
+                                     "against the first row", "PyTorch peer, same run", "Keras / PyTorch"], rows)) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdhelpers.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["mnist", "cifar10"], choices=list(PAIRS))
@@ -231,7 +252,15 @@ def main(argv=None) -> int:
     parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                         help="measure nothing: write --markdown from a results file this "
                              "benchmark wrote before (after a change to the table's layout)")
+    parser.add_argument("--render-settings", type=Path, nargs="+", metavar="RESULTS_JSON",
+                        help="measure nothing: write --settings-markdown, the CIFAR student's "
+                             "training speed under each of these results files' settings")
+    parser.add_argument("--settings-markdown", type=Path, default=Path("book/performance_settings.md"))
     args = parser.parse_args(argv)
+    if args.render_settings:
+        args.settings_markdown.write_text(settings_markdown(
+            {path.name: json.loads(path.read_text()) for path in args.render_settings}))
+        return 0
     if args.render:
         args.markdown.write_text(markdown(json.loads(args.render.read_text())))
         return 0

@@ -91,3 +91,18 @@ def test_machine_record_lists_the_speed_settings(monkeypatch):
     assert machine["cpu"]  # the model name (e.g. "AMD EPYC"), so timings can be compared
     settings = machine["environment"]
     assert settings["OMP_NUM_THREADS"] == "3" and "XLA_FLAGS" not in settings
+
+
+def test_settings_table_sets_each_setting_against_the_first_and_against_pytorch(tmp_path):
+    def results(backend, onednn, keras_rate, torch_rate):
+        return {"versions": {"backend": backend}, "machine": {"environment": {"TF_ENABLE_ONEDNN_OPTS": onednn}},
+                "pairs": {"cifar10": {"cases": {"student training": {"images_per_s": keras_rate},
+                                                "student training, PyTorch peer": {"images_per_s": torch_rate}}}}}
+    off, on = tmp_path / "off.json", tmp_path / "on.json"
+    off.write_text(json.dumps(results("tensorflow", "0", 200.0, 400.0)))
+    on.write_text(json.dumps(results("tensorflow", "1", 500.0, 400.0)))
+    out = tmp_path / "settings.md"
+    assert bench.main(["--render-settings", str(off), str(on), "--settings-markdown", str(out)]) == 0
+    table = out.read_text()
+    assert "| `off.json` | tensorflow; `TF_ENABLE_ONEDNN_OPTS=0` | 200 | 1.00× | 400 | 0.50× |" in table
+    assert "| `on.json` | tensorflow; `TF_ENABLE_ONEDNN_OPTS=1` | 500 | 2.50× | 400 | 1.25× |" in table
