@@ -35,6 +35,6 @@ def crd_gains(method: str) -> list[float]:
 
 
 def crd_range_text(method: str) -> str:
-    """'from -0.08 to +1.00 pp': the span of :func:`crd_gains` over the table's pairs."""
+    """'-0.08 to +1.00 pp': the span of :func:`crd_gains` over the table's pairs."""
     gains = crd_gains(method)
-    return f"from {min(gains):+.2f} to {max(gains):+.2f} pp"
+    return f"{min(gains):+.2f} to {max(gains):+.2f} pp"

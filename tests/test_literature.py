@@ -19,8 +19,8 @@ def test_crd_gains_are_method_minus_student_pair_by_pair():
 
 
 def test_crd_range_text_spans_the_pairs():
-    assert literature.crd_range_text("FitNet") == "from -0.08 to +1.00 pp"
-    assert literature.crd_range_text("AT") == "from +0.79 to +1.49 pp"
+    assert literature.crd_range_text("FitNet") == "-0.08 to +1.00 pp"
+    assert literature.crd_range_text("AT") == "+0.79 to +1.49 pp"
 
 
 @pytest.mark.parametrize("method", ["student", "CRD", "fitnet"])
