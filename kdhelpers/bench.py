@@ -217,23 +217,27 @@ def markdown(results: dict) -> str:
 
 def settings_markdown(named: dict) -> str:
     """The same benchmark run under several speed settings, back to back on one machine
-    (``named``: a label, e.g. the file name, to its results): the CIFAR student's training
-    speed under each, against the first row's and against the PyTorch peer timed in the same
-    run. The Performance page quotes it where it says what oneDNN and the JAX backend change."""
+    (``named``: each results file's name to its results, in the order run): the CIFAR
+    student's training speed under each, against the first row's and against the PyTorch peer
+    timed in the same run. The Performance page quotes it where it says what oneDNN and the
+    JAX backend change; narrow enough for a laptop's text column."""
     rows, first = [], None
-    for label, results in named.items():
+    for results in named.values():
         cases = results["pairs"]["cifar10"]["cases"]
         keras_rate = cases["student training"]["images_per_s"]
         torch_rate = cases["student training, PyTorch peer"].get("images_per_s")
         first = keras_rate if first is None else first
-        rows.append([f"`{label}`", f"{results['versions']['backend']}; {_settings(results)}",
+        rows.append([f"{results['versions']['backend']}, {_settings(results)}",
                      f"{keras_rate:.0f}", f"{keras_rate / first:.2f}×",
                      "n/a" if torch_rate is None else f"{torch_rate:.0f}",
                      "n/a" if torch_rate is None else f"{keras_rate / torch_rate:.2f}×"])
     from .report import markdown_lines
 
-    return "\n".join(markdown_lines(["results file", "backend; settings", "CIFAR student training, images/s (median)",
-                                     "against the first row", "PyTorch peer, same run", "Keras / PyTorch"], rows)) + "\n"
+    lines = markdown_lines(["backend, settings", "images/s", "against row 1", "PyTorch, images/s",
+                            "Keras / PyTorch"], rows)
+    files = ", ".join(f"`{name}`" for name in named)
+    return "\n".join(lines) + (f"\n\nCIFAR student training, median images/s; the PyTorch peer timed in the "
+                              f"same run. From the results files {files}, in that order.\n")
 
 
 def main(argv=None) -> int:

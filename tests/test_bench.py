@@ -104,5 +104,6 @@ def test_settings_table_sets_each_setting_against_the_first_and_against_pytorch(
     out = tmp_path / "settings.md"
     assert bench.main(["--render-settings", str(off), str(on), "--settings-markdown", str(out)]) == 0
     table = out.read_text()
-    assert "| `off.json` | tensorflow; `TF_ENABLE_ONEDNN_OPTS=0` | 200 | 1.00× | 400 | 0.50× |" in table
-    assert "| `on.json` | tensorflow; `TF_ENABLE_ONEDNN_OPTS=1` | 500 | 2.50× | 400 | 1.25× |" in table
+    assert "| tensorflow, `TF_ENABLE_ONEDNN_OPTS=0` | 200 | 1.00× | 400 | 0.50× |" in table
+    assert "| tensorflow, `TF_ENABLE_ONEDNN_OPTS=1` | 500 | 2.50× | 400 | 1.25× |" in table
+    assert "From the results files `off.json`, `on.json`, in that order." in table
