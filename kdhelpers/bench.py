@@ -212,7 +212,26 @@ def markdown(results: dict) -> str:
 
     lines += markdown_lines(["pair", "case", "images/s (median)", "images/s (best round)",
                              "images/s (slowest round)", "% of fp32 peak (median)"], rows)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + targets_text(results) + "\n"
+
+
+TARGETS = {"cached_vs_plain": ("cached KD / plain training", 0.90),
+           "keras_vs_torch": ("Keras / PyTorch training", 1.00)}
+
+
+def targets_text(results: dict) -> str:
+    """One sentence under the table: each target, and on which pairs this run meets it (the
+    Performance page says where they stand from this line, not from numbers typed beside it)."""
+    parts = []
+    for key, (name, target) in TARGETS.items():
+        ratios = {dataset: pair[key] for dataset, pair in results["pairs"].items()}
+        met = [f"{d} ({r:.2f}×)" for d, r in ratios.items() if r is not None and r >= target]
+        missed = [f"{d} ({r:.2f}×)" for d, r in ratios.items() if r is not None and r < target]
+        unmeasured = [d for d, r in ratios.items() if r is None]
+        said = ([f"met on {' and '.join(met)}"] if met else []) + ([f"missed on {' and '.join(missed)}"] if missed else []) \
+            + ([f"not measured on {' and '.join(unmeasured)}"] if unmeasured else [])
+        parts.append(f"*{name}* ≥\u00a0{target:.2f}: {', '.join(said) or 'no pair measured'}")
+    return "Targets in this run: " + "; ".join(parts) + "."
 
 
 def settings_markdown(named: dict) -> str:

@@ -66,6 +66,20 @@ def test_table_shows_the_slowest_round_beside_the_median_and_the_best():
     assert "(target ≥\u00a00.90)" in table  # a target never breaks from its sign
 
 
+def test_targets_line_says_on_which_pairs_each_target_is_met():
+    results = {"peak": {"cpu": "x", "cores": 2, "ghz": 2.0, "gflops": 128.0, "native_bf16": False},
+               "versions": {"keras": "3", "backend": "tensorflow"}, "batch": 8, "images": 8,
+               "rounds": 1, "created": "now", "machine": {},
+               "pairs": {"mnist": {"cases": {}, "cached_vs_plain": 0.89, "keras_vs_torch": 1.5,
+                                   "keras_bf16_vs_torch": None},
+                         "cifar10": {"cases": {}, "cached_vs_plain": 0.90, "keras_vs_torch": None,
+                                     "keras_bf16_vs_torch": None}}}
+    line = bench.markdown(results).splitlines()[-1]
+    assert line == ("Targets in this run: *cached KD / plain training* ≥\u00a00.90: met on cifar10 (0.90×), "
+                    "missed on mnist (0.89×); *Keras / PyTorch training* ≥\u00a01.00: met on mnist (1.50×), "
+                    "not measured on cifar10.")
+
+
 @pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
 def test_importing_kdhelpers_turns_on_onednn_unless_told_otherwise(given, expected, keras_stub_env):
     import subprocess
