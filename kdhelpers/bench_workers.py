@@ -9,7 +9,8 @@ second of each:
   runs at the same time.
 
 Run it on a quiet machine: anything else running skews both numbers. Results go to
-``bench/workers.json`` (``--json``); ``bench/README.md`` discusses them.
+``bench/workers.json`` (``--json``) and ``book/performance_workers.md`` (``--markdown``, the
+Performance page's table); ``bench/README.md`` discusses them.
 """
 
 from __future__ import annotations
@@ -81,6 +82,20 @@ def measure(runs: int = 2, epochs: int = 2, workers: int = 2) -> dict:
                     "prediction included); training_images_per_s: epochs only"}
 
 
+def markdown(result: dict) -> str:
+    """The Performance page's table of a ``measure`` result: images per second of one process
+    and of the workers, during training epochs and over whole runs, and their ratios."""
+    one, parallel = result["images_per_s"]
+    rows = [["images/s during training epochs", *(f"{result['training_images_per_s'][k]:.0f}" for k in (one, parallel)),
+             f"{result['training_ratio']:.2f}×"],
+            [f"images/s over whole {result['epochs']}-epoch runs", *(f"{result['images_per_s'][k]:.0f}" for k in (one, parallel)),
+             f"{result['ratio']:.2f}×"]]
+    from .report import markdown_lines
+
+    return "\n".join([f"{result['runs']} runs on {result['cpu']}, {result['cores']} cores; {result['created']}.", "",
+                      *markdown_lines(["", one, parallel, "ratio"], rows)]) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdhelpers.bench_workers",
                                      description=__doc__.split("\n")[0])
@@ -88,7 +103,13 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, default=Path("bench/workers.json"))
+    parser.add_argument("--markdown", type=Path, default=Path("book/performance_workers.md"))
+    parser.add_argument("--render", type=Path, metavar="WORKERS_JSON",
+                        help="measure nothing: write --markdown from a results file written before")
     args = parser.parse_args(argv)
+    if args.render:
+        args.markdown.write_text(markdown(json.loads(args.render.read_text())))
+        return 0
     if args.runs < args.workers or args.workers < 1:
         parser.error(f"--runs {args.runs} must be at least --workers {args.workers} (>= 1)")
     result = measure(args.runs, args.epochs, args.workers)
@@ -97,6 +118,7 @@ def main(argv=None) -> int:
               f"{result['training_images_per_s'][label]:.0f} images/s in training epochs")
     print(f"ratio: {result['ratio']:.2f}x whole runs, {result['training_ratio']:.2f}x epochs")
     args.json.write_text(json.dumps(result, indent=1) + "\n")
+    args.markdown.write_text(markdown(result))
     return 0
 
 

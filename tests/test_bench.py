@@ -64,6 +64,9 @@ def test_table_shows_the_slowest_round_beside_the_median_and_the_best():
     assert "| images/s (median) | images/s (best round) | images/s (slowest round) |" in table
     assert "| cifar10 | student training | 4 | 8 | 2 | 50.0 |" in table
     assert "(target ≥\u00a00.90)" in table  # a target never breaks from its sign
+    # the slowest round (2 images/s) is below 0.6 × the median (4), the best (8) above 1.4 × it
+    assert "Rounds slower than 0.6× their case's median speed: cifar10 student training." in table
+    assert "Best round faster than 1.4× the median: cifar10 student training." in table
 
 
 def test_targets_line_says_on_which_pairs_each_target_is_met():
@@ -74,7 +77,7 @@ def test_targets_line_says_on_which_pairs_each_target_is_met():
                                    "keras_bf16_vs_torch": None},
                          "cifar10": {"cases": {}, "cached_vs_plain": 0.90, "keras_vs_torch": None,
                                      "keras_bf16_vs_torch": None}}}
-    line = bench.markdown(results).splitlines()[-1]
+    line = next(line for line in bench.markdown(results).splitlines() if line.startswith("Targets"))
     assert line == ("Targets in this run: *cached KD / plain training* ≥\u00a00.90: met on cifar10 (0.90×), "
                     "missed on mnist (0.89×); *Keras / PyTorch training* ≥\u00a01.00: met on mnist (1.50×), "
                     "not measured on cifar10.")
@@ -121,3 +124,20 @@ def test_settings_table_sets_each_setting_against_the_first_and_against_pytorch(
     assert "| tensorflow, `TF_ENABLE_ONEDNN_OPTS=0` | 200 | 1.00× | 400 | 0.50× |" in table
     assert "| tensorflow, `TF_ENABLE_ONEDNN_OPTS=1` | 500 | 2.50× | 400 | 1.25× |" in table
     assert "From the results files `off.json`, `on.json`, in that order." in table
+
+
+def test_workers_table_renders_the_stored_measurement(tmp_path):
+    from kdhelpers import bench_workers
+
+    result = {"images_per_s": {"one process, default threads": 300.0, "2 processes, 1 thread(s) each": 330.0},
+              "ratio": 1.1, "training_images_per_s": {"one process, default threads": 400.0,
+                                                      "2 processes, 1 thread(s) each": 500.0},
+              "training_ratio": 1.25, "runs": 4, "epochs": 4, "workers": 2, "cpu": "AMD EPYC", "cores": 2,
+              "created": "then"}
+    stored, rendered = tmp_path / "workers.json", tmp_path / "workers.md"
+    stored.write_text(json.dumps(result))
+    assert bench_workers.main(["--render", str(stored), "--markdown", str(rendered)]) == 0
+    table = rendered.read_text()
+    assert "| images/s during training epochs | 400 | 500 | 1.25× |" in table
+    assert "| images/s over whole 4-epoch runs | 300 | 330 | 1.10× |" in table
+    assert "one process, default threads | 2 processes, 1 thread(s) each | ratio |" in table
