@@ -24,31 +24,30 @@ def markdown(results: dict) -> str:
              f"{results['rounds']} interleaved rounds; settings: {_settings(results)}; "
              f"{results['created']}.", "",
              ]
-    rows = []
+    rows, skipped, bf16 = [], {}, []
     for dataset, pair in results["pairs"].items():
         for name, row in pair["cases"].items():
             if "skipped" in row:
-                # a command-line flag as code: as prose, Sphinx's smart quotes print "--bf16"
-                # with an en dash
-                note = re.sub(r"(?<![`\w])(--[a-z][\w-]*)", r"`\1`", row["skipped"])
-                rows.append([dataset, name, f"skipped: {note}", "", "", ""])
+                # said once under the table, not as a row of empty cells
+                skipped.setdefault((name, row["skipped"]), []).append(dataset)
             else:
                 # the slowest round shows the passes that snap to a longer time (performance.md)
                 slowest = (f"{results['images'] / max(row['all_s']):.0f}" if row.get("all_s") else "")
                 rows.append([dataset, name, f"{row['images_per_s']:.0f}",
                              f"{row['best_images_per_s']:.0f}", slowest,
                              f"{100 * row['peak_fraction']:.1f}"])
-        ratio = pair["keras_vs_torch"]
-        rows.append([dataset, "*cached KD / plain training*",
-                     f"*{pair['cached_vs_plain']:.2f}×* (target ≥\u00a00.90)", "", "", ""])
-        rows.append([dataset, "*Keras / PyTorch training*",
-                     f"*{'n/a' if ratio is None else f'{ratio:.2f}×'}* (target ≥\u00a01.00)", "", "", ""])
-        bf16 = pair["keras_bf16_vs_torch"]
-        rows.append([dataset, "*Keras mixed bfloat16 / PyTorch float32 training*",
-                     f"*{'n/a' if bf16 is None else f'{bf16:.2f}×'}*", "", "", ""])
+        if pair["keras_bf16_vs_torch"] is not None:
+            bf16.append(f"{dataset} {pair['keras_bf16_vs_torch']:.2f}×")
     lines += markdown_lines(["pair", "case", "images/s (median)", "images/s (best round)",
                              "images/s (slowest round)", "% of fp32 peak (median)"], rows)
-    return "\n".join(lines) + "\n\n" + targets_text(results) + "\n\n" + slow_rounds_text(results) + "\n"
+    lines += ["", targets_text(results)]
+    if bf16:
+        lines += ["", f"Keras mixed bfloat16 / PyTorch float32 training: {', '.join(bf16)}."]
+    for (name, why), datasets in skipped.items():
+        # a command-line flag as code: as prose, Sphinx's smart quotes print "--bf16" with an en dash
+        note = re.sub(r"(?<![`\w])(--[a-z][\w-]*)", r"`\1`", why)
+        lines += ["", f"Not measured: {name} on {' and '.join(datasets)}: {note}."]
+    return "\n".join(lines) + "\n\n" + slow_rounds_text(results) + "\n"
 
 
 def slow_rounds_text(results: dict, slow: float = 0.6, fast: float = 1.4) -> str:
